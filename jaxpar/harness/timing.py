@@ -1,0 +1,23 @@
+"""Timing protocol: warm-up excluded, a barrier before every repeat, and each
+repeat's time is the maximum over ranks."""
+from __future__ import annotations
+
+import time
+
+from mpi4py import MPI
+
+
+def time_repeats(run, comm, repeats: int, warmup: int = 1):
+    """Call run() warmup + repeats times; return (times of the timed repeats, last output).
+
+    run() must not return before its work is finished (JAX callers block on the result).
+    """
+    times, output = [], None
+    for i in range(warmup + repeats):
+        comm.Barrier()
+        start = time.perf_counter()
+        output = run()
+        elapsed = comm.allreduce(time.perf_counter() - start, op=MPI.MAX)
+        if i >= warmup:
+            times.append(elapsed)
+    return times, output

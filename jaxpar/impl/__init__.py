@@ -1,0 +1,1 @@
+"""The paired implementations, one package per workload and one file per programming model."""

@@ -1,0 +1,59 @@
+"""Distributed matmul C = A B in numpy with mpi4py: the same two algorithms as mpi_c/matmul.c.
+
+  summa:     SUMMA on a pr x pc grid. For each panel of K, the grid column that
+             owns the A panel broadcasts it along grid rows, the grid row that
+             owns the B panel broadcasts it along grid columns, and every rank
+             adds the panel product to its C block.
+  allgather: 1-D row blocks of A, B and C; B is all-gathered, then one product.
+"""
+import numpy as np
+from mpi4py import MPI
+
+from jaxpar.harness.blocks import block_lo
+
+
+def _owner(n, parts, i):
+    """Index of the block that holds item i when n items are split into parts."""
+    owner = i * parts // n
+    while block_lo(n, parts, owner + 1) <= i:
+        owner += 1
+    return owner
+
+
+def summa(comm, a_block, b_block, shape, grid, panel):
+    m, k, n = shape
+    pr, pc = grid
+    row, col = divmod(comm.rank, pc)
+    row_comm = comm.Split(color=row, key=col)
+    col_comm = comm.Split(color=col, key=row)
+    c_block = np.zeros((a_block.shape[0], b_block.shape[1]), dtype=a_block.dtype)
+
+    k0 = 0
+    while k0 < k:
+        a_owner, b_owner = _owner(k, pc, k0), _owner(k, pr, k0)
+        k1 = min(k0 + panel, block_lo(k, pc, a_owner + 1), block_lo(k, pr, b_owner + 1))
+        a_off, b_off = k0 - block_lo(k, pc, a_owner), k0 - block_lo(k, pr, b_owner)
+        if col == a_owner:
+            a_panel = np.ascontiguousarray(a_block[:, a_off:a_off + k1 - k0])
+        else:
+            a_panel = np.empty((a_block.shape[0], k1 - k0), dtype=a_block.dtype)
+        if row == b_owner:
+            b_panel = b_block[b_off:b_off + k1 - k0]
+        else:
+            b_panel = np.empty((k1 - k0, b_block.shape[1]), dtype=b_block.dtype)
+        row_comm.Bcast(a_panel, root=a_owner)
+        col_comm.Bcast(b_panel, root=b_owner)
+        c_block += a_panel @ b_panel
+        k0 = k1
+
+    row_comm.Free()
+    col_comm.Free()
+    return c_block
+
+
+def allgather(comm, a_rows, b_rows, shape):
+    m, k, n = shape
+    b_full = np.empty((k, n), dtype=b_rows.dtype)
+    counts = [(block_lo(k, comm.size, r + 1) - block_lo(k, comm.size, r)) * n for r in range(comm.size)]
+    comm.Allgatherv(b_rows, [b_full, counts])
+    return a_rows @ b_full

@@ -1,0 +1,131 @@
+/* Distributed dense matrix multiply C = A B in C with MPI and CBLAS.
+ *
+ *   summa:     SUMMA (van de Geijn and Watts, 1997) on a pr x pc process grid.
+ *              For each panel of `panel` columns of A / rows of B, the owning
+ *              grid column broadcasts its A panel along the grid rows, the owning
+ *              grid row broadcasts its B panel along the grid columns, and every
+ *              rank adds the panel product to its block of C.
+ *   allgather: 1-D row blocks of A, B and C; B is all-gathered, then one gemm.
+ *
+ * Blocks may be uneven or empty (a dimension smaller than the grid), so panels
+ * are also cut at the block edges of both partitions of K.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "jaxpar_mpi.h"
+
+/* Index of the block of the n-item partition into `parts` that holds item i. */
+static int block_owner(int64_t n, int parts, int64_t i) {
+  int owner = (int)(i * parts / n);
+  while (jaxpar_block_lo(n, parts, owner + 1) <= i) owner++;
+  while (jaxpar_block_lo(n, parts, owner) > i) owner--;
+  return owner;
+}
+
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+int jaxpar_matmul_summa(const MPI_Comm *comm, int dtype, int64_t m, int64_t k,
+                        int64_t n, int pr, int pc, int64_t panel,
+                        const void *a, const void *b, void *c) {
+  int rank, size;
+  MPI_Comm_rank(*comm, &rank);
+  MPI_Comm_size(*comm, &size);
+  if (m < 1 || k < 1 || n < 1 || pr < 1 || pc < 1 || pr * pc != size ||
+      panel < 1)
+    return JAXPAR_EINVAL;
+
+  const int myrow = rank / pc, mycol = rank % pc;
+  const int64_t mloc = jaxpar_block_lo(m, pr, myrow + 1) - jaxpar_block_lo(m, pr, myrow);
+  const int64_t nloc = jaxpar_block_lo(n, pc, mycol + 1) - jaxpar_block_lo(n, pc, mycol);
+  const int64_t a_cols = jaxpar_block_lo(k, pc, mycol + 1) - jaxpar_block_lo(k, pc, mycol);
+  const MPI_Datatype T = jaxpar_mpi_type(dtype);
+  const size_t elem = jaxpar_elem_size(dtype);
+
+  MPI_Comm row_comm, col_comm; /* ranks of my grid row / my grid column */
+  MPI_Comm_split(*comm, myrow, mycol, &row_comm);
+  MPI_Comm_split(*comm, mycol, myrow, &col_comm);
+
+  char *a_panel = malloc((size_t)(mloc * panel) * elem + 1);
+  char *b_panel = malloc((size_t)(panel * nloc) * elem + 1);
+  memset(c, 0, (size_t)(mloc * nloc) * elem);
+  int err = (a_panel && b_panel) ? MPI_SUCCESS : MPI_ERR_NO_MEM;
+
+  for (int64_t k0 = 0; k0 < k && err == MPI_SUCCESS;) {
+    const int a_owner = block_owner(k, pc, k0); /* grid column holding A[:, k0] */
+    const int b_owner = block_owner(k, pr, k0); /* grid row holding B[k0, :] */
+    const int64_t a_off = k0 - jaxpar_block_lo(k, pc, a_owner);
+    const int64_t b_off = k0 - jaxpar_block_lo(k, pr, b_owner);
+    const int64_t width = min64(k0 + panel, min64(jaxpar_block_lo(k, pc, a_owner + 1),
+                                                  jaxpar_block_lo(k, pr, b_owner + 1))) - k0;
+
+    /* The owner sends its strided A columns in place; the others receive a
+     * contiguous mloc x width panel. */
+    const void *a_use = a_panel;
+    int64_t lda = width;
+    if (mycol == a_owner) {
+      MPI_Datatype a_cols_type;
+      MPI_Type_vector((int)mloc, (int)width, (int)a_cols, T, &a_cols_type);
+      MPI_Type_commit(&a_cols_type);
+      err = MPI_Bcast((char *)a + a_off * elem, 1, a_cols_type, a_owner, row_comm);
+      MPI_Type_free(&a_cols_type);
+      a_use = (const char *)a + a_off * elem;
+      lda = a_cols;
+    } else {
+      err = MPI_Bcast(a_panel, (int)(mloc * width), T, a_owner, row_comm);
+    }
+    /* Rows of a row-major B block are contiguous: the owner sends in place. */
+    const void *b_use = b_panel;
+    if (myrow == b_owner) {
+      b_use = (const char *)b + b_off * nloc * elem;
+      if (err == MPI_SUCCESS)
+        err = MPI_Bcast((void *)b_use, (int)(width * nloc), T, b_owner, col_comm);
+    } else if (err == MPI_SUCCESS) {
+      err = MPI_Bcast(b_panel, (int)(width * nloc), T, b_owner, col_comm);
+    }
+    jaxpar_gemm(dtype, 0, 0, mloc, nloc, width, 1.0, a_use, lda, b_use, nloc,
+                1.0, c, nloc);
+    k0 += width;
+  }
+
+  free(a_panel);
+  free(b_panel);
+  MPI_Comm_free(&row_comm);
+  MPI_Comm_free(&col_comm);
+  return err;
+}
+
+int jaxpar_matmul_allgather(const MPI_Comm *comm, int dtype, int64_t m,
+                            int64_t k, int64_t n, const void *a, const void *b,
+                            void *c) {
+  int rank, size;
+  MPI_Comm_rank(*comm, &rank);
+  MPI_Comm_size(*comm, &size);
+  if (m < 1 || k < 1 || n < 1) return JAXPAR_EINVAL;
+
+  const int64_t mloc = jaxpar_block_lo(m, size, rank + 1) - jaxpar_block_lo(m, size, rank);
+  const size_t elem = jaxpar_elem_size(dtype);
+  int *b_rows = malloc(sizeof(int) * size), *b_first = malloc(sizeof(int) * size);
+  char *b_full = malloc((size_t)(k * n) * elem);
+  if (!b_rows || !b_first || !b_full) {
+    free(b_rows); free(b_first); free(b_full);
+    return MPI_ERR_NO_MEM;
+  }
+  for (int r = 0; r < size; r++) {
+    b_first[r] = (int)jaxpar_block_lo(k, size, r);
+    b_rows[r] = (int)jaxpar_block_lo(k, size, r + 1) - b_first[r];
+  }
+  /* Count whole rows of B so that the int counts of MPI cannot overflow. */
+  MPI_Datatype b_row;
+  MPI_Type_contiguous((int)n, jaxpar_mpi_type(dtype), &b_row);
+  MPI_Type_commit(&b_row);
+  int err = MPI_Allgatherv(b, b_rows[rank], b_row, b_full, b_rows, b_first,
+                           b_row, *comm);
+  MPI_Type_free(&b_row);
+  if (err == MPI_SUCCESS)
+    jaxpar_gemm(dtype, 0, 0, mloc, n, k, 1.0, a, k, b_full, n, 0.0, c, n);
+
+  free(b_rows); free(b_first); free(b_full);
+  return err;
+}

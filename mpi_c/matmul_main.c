@@ -1,0 +1,163 @@
+/* jaxpar-matmul: standalone driver for the C/MPI matmul kernels, no Python.
+ *
+ *   mpirun -n P jaxpar-matmul M K N [--algorithm summa|allgather]
+ *                                   [--repeats R] [--dtype float64|float32]
+ *                                   [--panel W]
+ *
+ * Validation follows the Parallel Research Kernels: A(i,j) = B(i,j) = j, so
+ * C(i,j) = j K(K-1)/2 and sum(C) = M K(K-1)/2 N(N-1)/2 at every size.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "jaxpar_mpi.h"
+
+static void usage(void) {
+  fprintf(stderr,
+          "usage: jaxpar-matmul M K N [--algorithm summa|allgather] "
+          "[--repeats R] [--dtype float64|float32] [--panel W]\n");
+}
+
+static int parse_positive(const char *text, int64_t *out) {
+  char *end;
+  long long v = strtoll(text, &end, 10);
+  if (*text == '\0' || *end != '\0' || v < 1) return 0;
+  *out = v;
+  return 1;
+}
+
+/* Fill a rows x cols block whose first global column is col0 with A(i,j) = j. */
+static void fill_by_column(int dtype, void *x, int64_t rows, int64_t cols, int64_t col0) {
+  for (int64_t i = 0; i < rows; i++)
+    for (int64_t j = 0; j < cols; j++) {
+      if (dtype == JAXPAR_FLOAT32) ((float *)x)[i * cols + j] = (float)(col0 + j);
+      else ((double *)x)[i * cols + j] = (double)(col0 + j);
+    }
+}
+
+static double sum_block(int dtype, const void *x, int64_t count) {
+  double s = 0.0;
+  for (int64_t i = 0; i < count; i++)
+    s += dtype == JAXPAR_FLOAT32 ? ((const float *)x)[i] : ((const double *)x)[i];
+  return s;
+}
+
+/* Most nearly square pr x pc = P with pr <= pc, as in the Python harness. */
+static void process_grid(int size, int *pr, int *pc) {
+  int r = 1;
+  for (int d = 1; (long)d * d <= size; d++)
+    if (size % d == 0) r = d;
+  *pr = r;
+  *pc = size / r;
+}
+
+int main(int argc, char **argv) {
+  MPI_Init(&argc, &argv);
+  int rank, size;
+  MPI_Comm comm = MPI_COMM_WORLD;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+
+  int64_t dims[3], repeats = 5, panel = 256;
+  const char *algorithm = "summa";
+  int dtype = JAXPAR_FLOAT64, npos = 0, ok = 1;
+  for (int i = 1; i < argc && ok; i++) {
+    if (!strcmp(argv[i], "--algorithm") && i + 1 < argc) algorithm = argv[++i];
+    else if (!strcmp(argv[i], "--repeats") && i + 1 < argc) ok = parse_positive(argv[++i], &repeats);
+    else if (!strcmp(argv[i], "--panel") && i + 1 < argc) ok = parse_positive(argv[++i], &panel);
+    else if (!strcmp(argv[i], "--dtype") && i + 1 < argc) {
+      i++;
+      if (!strcmp(argv[i], "float64")) dtype = JAXPAR_FLOAT64;
+      else if (!strcmp(argv[i], "float32")) dtype = JAXPAR_FLOAT32;
+      else ok = 0;
+    } else if (npos < 3) ok = parse_positive(argv[i], &dims[npos++]);
+    else ok = 0;
+  }
+  int summa = !strcmp(algorithm, "summa");
+  if (!summa && strcmp(algorithm, "allgather")) ok = 0;
+  if (!ok || npos != 3) {
+    if (rank == 0) {
+      fprintf(stderr, "jaxpar-matmul: invalid arguments (sizes and counts must be positive integers)\n");
+      usage();
+    }
+    MPI_Finalize();
+    return 2;
+  }
+  const int64_t m = dims[0], k = dims[1], n = dims[2];
+  int pr = 1, pc = size;
+  if (summa) process_grid(size, &pr, &pc);
+  const int myrow = summa ? rank / pc : rank, mycol = summa ? rank % pc : 0;
+
+  /* Local block extents, the same partition as jaxpar_matmul_{summa,allgather}. */
+  int64_t a_rows, a_cols, a_col0, b_rows, b_cols, b_col0, c_count;
+  if (summa) {
+    a_rows = jaxpar_block_lo(m, pr, myrow + 1) - jaxpar_block_lo(m, pr, myrow);
+    a_col0 = jaxpar_block_lo(k, pc, mycol);
+    a_cols = jaxpar_block_lo(k, pc, mycol + 1) - a_col0;
+    b_rows = jaxpar_block_lo(k, pr, myrow + 1) - jaxpar_block_lo(k, pr, myrow);
+    b_col0 = jaxpar_block_lo(n, pc, mycol);
+    b_cols = jaxpar_block_lo(n, pc, mycol + 1) - b_col0;
+    c_count = a_rows * b_cols;
+  } else {
+    a_rows = jaxpar_block_lo(m, size, rank + 1) - jaxpar_block_lo(m, size, rank);
+    a_cols = k; a_col0 = 0;
+    b_rows = jaxpar_block_lo(k, size, rank + 1) - jaxpar_block_lo(k, size, rank);
+    b_cols = n; b_col0 = 0;
+    c_count = a_rows * n;
+  }
+  const size_t elem = jaxpar_elem_size(dtype);
+  void *a = malloc((size_t)(a_rows * a_cols) * elem + 1);
+  void *b = malloc((size_t)(b_rows * b_cols) * elem + 1);
+  void *c = malloc((size_t)c_count * elem + 1);
+  if (!a || !b || !c) {
+    fprintf(stderr, "jaxpar-matmul: rank %d: out of memory\n", rank);
+    MPI_Abort(comm, 1);
+  }
+  fill_by_column(dtype, a, a_rows, a_cols, a_col0);
+  fill_by_column(dtype, b, b_rows, b_cols, b_col0);
+
+  if (rank == 0)
+    printf("jaxpar-matmul: %s, %d ranks (grid %dx%d), M=%lld K=%lld N=%lld, %s, %lld repeats\n",
+           algorithm, size, pr, pc, (long long)m, (long long)k, (long long)n,
+           dtype == JAXPAR_FLOAT32 ? "float32" : "float64", (long long)repeats);
+
+  double total = 0.0;
+  for (int64_t iter = 0; iter <= repeats; iter++) { /* iteration 0 is warm-up */
+    MPI_Barrier(comm);
+    double t0 = MPI_Wtime();
+    int err = summa ? jaxpar_matmul_summa(&comm, dtype, m, k, n, pr, pc, panel, a, b, c)
+                    : jaxpar_matmul_allgather(&comm, dtype, m, k, n, a, b, c);
+    double local = MPI_Wtime() - t0, slowest;
+    if (err != 0) {
+      fprintf(stderr, "jaxpar-matmul: rank %d: kernel failed with code %d\n", rank, err);
+      MPI_Abort(comm, 1);
+    }
+    MPI_Allreduce(&local, &slowest, 1, MPI_DOUBLE, MPI_MAX, comm);
+    if (iter > 0) total += slowest;
+  }
+
+  double local_sum = sum_block(dtype, c, c_count), checksum;
+  MPI_Reduce(&local_sum, &checksum, 1, MPI_DOUBLE, MPI_SUM, 0, comm);
+  int status = 0;
+  if (rank == 0) {
+    const double reference = (double)m * (0.5 * k * (k - 1)) * (0.5 * n * (n - 1));
+    const double epsilon = dtype == JAXPAR_FLOAT32 ? 1e-4 : 1e-8;
+    const double error = reference == 0.0 ? fabs(checksum) : fabs(checksum - reference) / reference;
+    if (error < epsilon) {
+      printf("Solution validates: checksum %.17g, relative error %.3g\n", checksum, error);
+      const double avg = total / repeats;
+      printf("Rate (GFLOP/s): %.3f Avg time (s): %.6f\n", 2.0 * m * k * n / avg * 1e-9, avg);
+    } else {
+      printf("ERROR: checksum %.17g does not match reference %.17g (relative error %.3g)\n",
+             checksum, reference, error);
+      status = 1;
+    }
+  }
+  MPI_Bcast(&status, 1, MPI_INT, 0, comm);
+  free(a); free(b); free(c);
+  MPI_Finalize();
+  return status;
+}
