@@ -1,0 +1,160 @@
+"""Per-rank runner: one configuration, one JSON record on stdout.
+
+    mpirun -n P python -m jaxpar.run matmul --impl c_mpi --algorithm summa \\
+        --m 1024 --k 1024 --n 1024 --repeats 5 --dtype float64
+    python -m jaxpar.run matmul --impl jax --devices 2 ...   # one process, 2 devices
+
+Every rank pins itself to its core(s) before numpy or JAX load, generates the
+same seeded inputs, runs warm-up plus timed repeats (barrier first, maximum
+over ranks), gathers the result and checks it against float64 numpy. Rank 0
+prints the record. Exit status: 0 verified, 1 failed its check or crashed,
+2 bad arguments or inputs.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+
+from mpi4py import MPI
+
+from jaxpar.harness import pinning  # imports nothing that starts threads
+
+DTYPE_NAMES = ("float32", "float64")
+
+
+class RankAwareParser(argparse.ArgumentParser):
+    """argparse that reports errors once, from rank 0, and exits 2 on every rank."""
+
+    def error(self, message):
+        if MPI.COMM_WORLD.rank == 0:
+            self.print_usage(sys.stderr)
+            print(f"{self.prog}: error: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
+def positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def build_parser():
+    parser = RankAwareParser(prog="python -m jaxpar.run",
+                             description="Run one configuration and print one JSON record.")
+    sub = parser.add_subparsers(dest="workload", required=True, parser_class=RankAwareParser)
+    mm = sub.add_parser("matmul", help="distributed C = A B")
+    mm.add_argument("--impl", required=True, help="c_mpi, mpi4py, jax, jax_pmap or jax_auto")
+    mm.add_argument("--algorithm", default=None,
+                    help="summa or allgather (default summa; jax_auto takes none)")
+    mm.add_argument("--m", type=positive_int, required=True)
+    mm.add_argument("--k", type=positive_int, required=True)
+    mm.add_argument("--n", type=positive_int, required=True)
+    mm.add_argument("--panel", type=positive_int, default=256, help="SUMMA panel width")
+    for p in (mm,):
+        p.add_argument("--dtype", choices=DTYPE_NAMES, default="float64")
+        p.add_argument("--repeats", type=positive_int, default=5)
+        p.add_argument("--warmup", type=int, default=1)
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--devices", type=positive_int, default=None,
+                       help="JAX devices in a single-process run (default: one per rank under mpirun)")
+        p.add_argument("--cores-per-rank", type=positive_int, default=1)
+        p.add_argument("--no-pin", action="store_true",
+                       help="leave CPU affinity and thread variables as launched")
+    return parser
+
+
+def run_matmul(args, comm, pin_record):
+    import numpy as np
+
+    from jaxpar.api import prepare_matmul
+    from jaxpar.harness.check import TOLERANCE, matmul_reference, max_relative_error
+    from jaxpar.harness.data import matmul_inputs
+    from jaxpar.harness.stats import summarize
+    from jaxpar.harness.timing import time_repeats
+
+    a, b = matmul_inputs(args.m, args.k, args.n, args.dtype, args.seed)
+    prepared = prepare_matmul(a, b, impl=args.impl, algorithm=args.algorithm, comm=comm,
+                              devices=args.devices, panel=args.panel)
+    times, output = time_repeats(prepared.run, comm, args.repeats, args.warmup)
+    c = prepared.gather(output)
+    error = max_relative_error(c, matmul_reference(a, b)) if comm.rank == 0 else None
+    error = comm.bcast(error, root=0)
+    summary = summarize(times)
+    flops = 2.0 * args.m * args.k * args.n
+    return {
+        "workload": "matmul",
+        "impl": args.impl,
+        "algorithm": args.algorithm if args.algorithm else (None if args.impl == "jax_auto" else "summa"),
+        "ranks": prepared.ranks,
+        "grid": list(prepared.grid) if prepared.grid else None,
+        "launch": prepared.launch,
+        "processes": comm.size,
+        "dtype": args.dtype,
+        "sizes": {"m": args.m, "k": args.k, "n": args.n},
+        "panel": prepared.details.get("panel", args.panel) if args.algorithm != "allgather" else None,
+        "repeats": args.repeats,
+        "warmup": args.warmup,
+        "seed": args.seed,
+        "times_s": times,
+        "time_s": summary,
+        "compile_s": prepared.compile_seconds,
+        "flops": flops,
+        "gflops": flops / summary["median"] / 1e9,
+        "gflops_best": flops / summary["min"] / 1e9,
+        "max_rel_error": error,
+        "tolerance": TOLERANCE[args.dtype],
+        "verified": bool(np.isfinite(error) and error <= TOLERANCE[args.dtype]),
+        "details": prepared.details,
+        "pinning": pin_record,
+    }
+
+
+def main(argv=None):
+    comm = MPI.COMM_WORLD
+    args = build_parser().parse_args(argv)
+    single_process_jax = comm.size == 1 and args.impl.startswith("jax")
+    pin_record = {"pinned": False}
+    if not args.no_pin:
+        local_rank = comm.Split_type(MPI.COMM_TYPE_SHARED).rank
+        per_rank = pinning.pin(local_rank, args.cores_per_rank,
+                               args.devices if single_process_jax and args.devices else None)
+        pin_record = {"pinned": True, "per_rank": comm.gather(per_rank, root=0)}
+    if single_process_jax and args.devices:
+        import jax  # before any JAX backend starts: one CPU device per requested device
+        jax.config.update("jax_num_cpu_devices", args.devices)
+    if comm.size > 1 and args.devices is not None and args.impl.startswith("jax"):
+        if args.devices != comm.size:
+            fail(comm, f"--devices {args.devices} under mpirun -n {comm.size}: each process "
+                       "contributes one device; leave --devices out", 2)
+
+    try:
+        record = run_matmul(args, comm, pin_record)
+    except ValueError as exc:  # bad input: raised identically on every rank
+        fail(comm, str(exc), 2)
+    except Exception:
+        traceback.print_exc()
+        print(f"jaxpar.run: rank {comm.rank} failed; aborting all ranks", file=sys.stderr, flush=True)
+        comm.Abort(1)
+
+    if comm.rank == 0:
+        from jaxpar.harness.records import environment
+        record["environment"] = environment()
+        print(json.dumps(record), flush=True)
+    return 0 if record["verified"] else 1
+
+
+def fail(comm, message, status):
+    if comm.rank == 0:
+        print(f"jaxpar.run: error: {message}", file=sys.stderr, flush=True)
+    sys.exit(status)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
