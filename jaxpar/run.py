@@ -67,6 +67,9 @@ def build_parser():
         p.add_argument("--cores-per-rank", type=positive_int, default=1)
         p.add_argument("--no-pin", action="store_true",
                        help="leave CPU affinity and thread variables as launched")
+        p.add_argument("--output", default=None,
+                       help="also append the record to this JSONL file (stdout may carry "
+                            "library chatter, e.g. gloo's connection lines)")
     return parser
 
 
@@ -146,7 +149,11 @@ def main(argv=None):
     if comm.rank == 0:
         from jaxpar.harness.records import environment
         record["environment"] = environment()
-        print(json.dumps(record), flush=True)
+        line = json.dumps(record)
+        print(line, flush=True)
+        if args.output:
+            with open(args.output, "a") as out:
+                out.write(line + "\n")
     return 0 if record["verified"] else 1
 
 
