@@ -62,9 +62,14 @@ int jaxpar_matmul_summa(const MPI_Comm *comm, int dtype, int64_t m, int64_t k,
 
     /* The owner sends its strided A columns in place; the others receive a
      * contiguous mloc x width panel. */
+    /* mloc is the same across a grid row and nloc down a grid column, so a
+     * whole communicator skips an empty broadcast together. (Posting it with a
+     * zero-size derived type on the root only would leave a stray message.) */
     const void *a_use = a_panel;
     int64_t lda = width;
-    if (mycol == a_owner) {
+    if (mloc == 0) {
+      /* nothing to send or receive in this grid row */
+    } else if (mycol == a_owner) {
       MPI_Datatype a_cols_type;
       MPI_Type_vector((int)mloc, (int)width, (int)a_cols, T, &a_cols_type);
       MPI_Type_commit(&a_cols_type);
@@ -77,7 +82,9 @@ int jaxpar_matmul_summa(const MPI_Comm *comm, int dtype, int64_t m, int64_t k,
     }
     /* Rows of a row-major B block are contiguous: the owner sends in place. */
     const void *b_use = b_panel;
-    if (myrow == b_owner) {
+    if (nloc == 0) {
+      /* nothing to send or receive in this grid column */
+    } else if (myrow == b_owner) {
       b_use = (const char *)b + b_off * nloc * elem;
       if (err == MPI_SUCCESS)
         err = MPI_Bcast((void *)b_use, (int)(width * nloc), T, b_owner, col_comm);

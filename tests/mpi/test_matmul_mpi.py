@@ -1,0 +1,112 @@
+"""Every matmul implementation x algorithm x dtype against float64 numpy, at the
+world size this file is launched with (see tests/test_mpi_suites.py)."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from mpi4py import MPI
+
+import jaxpar
+from jaxpar.harness.check import TOLERANCE, matmul_reference, max_relative_error
+from jaxpar.harness.data import matmul_inputs
+
+from .conftest import JAX_DEVICE_COUNTS
+
+COMM = MPI.COMM_WORLD
+VARIANTS = [("c_mpi", "summa"), ("c_mpi", "allgather"), ("mpi4py", "summa"),
+            ("mpi4py", "allgather"), ("jax", "summa"), ("jax", "allgather"),
+            ("jax_pmap", "summa"), ("jax_pmap", "allgather"), ("jax_auto", None)]
+# Primes, 1x1x1, dimensions smaller than any grid up to 4 ranks, very rectangular.
+SHAPES = [(1, 1, 1), (7, 13, 5), (2, 3, 1), (1, 97, 2), (61, 1, 3), (3, 2, 53), (24, 16, 32)]
+
+
+def device_counts(impl):
+    return JAX_DEVICE_COUNTS if impl.startswith("jax") else [None]
+
+
+def check(a, b, impl, algorithm, devices=None, panel=4):
+    c = jaxpar.matmul(a, b, impl=impl, algorithm=algorithm, devices=devices, panel=panel)
+    assert c.shape == (a.shape[0], b.shape[1])
+    assert c.dtype == a.dtype
+    error = max_relative_error(c, matmul_reference(a, b))
+    assert error <= TOLERANCE[str(a.dtype)], (impl, algorithm, devices, a.shape, b.shape, error)
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("impl,algorithm", VARIANTS)
+def test_matches_numpy(impl, algorithm, dtype):
+    for m, k, n in SHAPES:
+        a, b = matmul_inputs(m, k, n, dtype, seed=m * 10000 + k * 100 + n)
+        for devices in device_counts(impl):
+            check(a, b, impl, algorithm, devices)
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("panel", [1, 3, 1000])
+@pytest.mark.parametrize("impl", ["c_mpi", "mpi4py", "jax", "jax_pmap"])
+def test_summa_panel_widths(impl, panel):
+    a, b = matmul_inputs(11, 29, 7, "float64", seed=panel)
+    check(a, b, impl, "summa", panel=panel)
+
+
+@pytest.mark.mpi
+@settings(max_examples=12, deadline=None, derandomize=True, database=None)
+@given(m=st.integers(1, 40), k=st.integers(1, 40), n=st.integers(1, 40),
+       variant=st.sampled_from(VARIANTS), panel=st.integers(1, 9))
+def test_random_shapes(m, k, n, variant, panel):
+    # derandomize: every rank must draw the same example.
+    a, b = matmul_inputs(m, k, n, "float64", seed=m + k + n)
+    check(a, b, *variant, panel=panel)
+
+
+@pytest.mark.mpi
+def test_every_rank_gets_the_same_result():
+    a, b = matmul_inputs(9, 10, 11, "float64", seed=3)
+    c = jaxpar.matmul(a, b, impl="c_mpi", algorithm="summa")
+    gathered = COMM.allgather(c)
+    for other in gathered:
+        np.testing.assert_array_equal(other, gathered[0])
+
+
+def bad_call(**overrides):
+    a, b = matmul_inputs(4, 3, 2, "float64", seed=1)
+    kwargs = dict(a=a, b=b, impl="c_mpi", algorithm="summa")
+    kwargs.update(overrides)
+    return jaxpar.matmul(**kwargs)
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("overrides,message", [
+    ({"a": np.zeros((0, 3))}, "empty dimension"),
+    ({"b": np.zeros((3, 0))}, "empty dimension"),
+    ({"b": np.ones((4, 2))}, "inner dimensions do not match"),
+    ({"a": np.ones(12)}, "must be 2-D"),
+    ({"b": np.ones((3, 2, 1))}, "must be 2-D"),
+    ({"a": [[1.0, 2.0, 3.0]]}, "must be a numpy array"),
+    ({"a": np.ones((4, 3), dtype=np.int64)}, "use float64 or float32"),
+    ({"a": np.ones((4, 3), dtype=np.float32)}, "different dtypes"),
+    ({"impl": "fortran"}, "unknown implementation 'fortran'"),
+    ({"algorithm": "cannon"}, "unknown algorithm 'cannon'"),
+    ({"impl": "jax_auto", "algorithm": "summa"}, "jax_auto takes no algorithm"),
+    ({"impl": "jax", "algorithm": "nope"}, "unknown algorithm"),
+])
+def test_bad_input_raises_on_every_rank(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        bad_call(**overrides)
+    COMM.Barrier()  # every rank got here: nobody is stuck in a collective
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("panel", [0, -3, 2.5])
+def test_bad_panel(panel):
+    with pytest.raises(ValueError, match="panel must be a positive integer"):
+        bad_call(panel=panel)
+
+
+@pytest.mark.mpi(min_size=2)
+def test_ranks_that_disagree_all_raise():
+    a, b = matmul_inputs(4 + COMM.rank, 3, 2, "float64", seed=1)
+    with pytest.raises(ValueError, match="ranks disagree"):
+        jaxpar.matmul(a, b, impl="mpi4py")
+    COMM.Barrier()
