@@ -5,11 +5,14 @@ The API is imported lazily so that `python -m jaxpar.run` can pin CPU
 affinity and thread counts before numpy, OpenBLAS or XLA start any thread.
 """
 __version__ = "0.1.0"
-__all__ = ["IMPLEMENTATIONS", "matmul", "__version__"]
+__all__ = ["IMPLEMENTATIONS", "matmul", "sgd", "__version__"]
 
 
 def __getattr__(name):
     if name in ("IMPLEMENTATIONS", "matmul"):
         from jaxpar import api
         return getattr(api, name)
+    if name == "sgd":
+        from jaxpar.sgd_api import sgd
+        return sgd
     raise AttributeError(f"module 'jaxpar' has no attribute {name!r}")

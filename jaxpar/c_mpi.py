@@ -27,10 +27,15 @@ ffi.cdef(
     int jaxpar_matmul_allgather(const void *comm, int dtype, int64_t m,
                                 int64_t k, int64_t n, const void *a,
                                 const void *b, void *c);
+    int jaxpar_sgd(const void *comm, int dtype, int64_t n, int64_t d_in, int64_t h,
+                   int64_t d_out, const void *x, const void *y, void *w1, void *b1,
+                   void *w2, void *b2, int64_t steps, int64_t batch, double lr,
+                   void *losses);
     int jaxpar_mpi_library_version(char *buf, int len);
     """
 )
 
+JAXPAR_EINVAL = -1
 DTYPE_CODES = {np.dtype(np.float64): 0, np.dtype(np.float32): 1}
 
 
@@ -89,8 +94,10 @@ def _ptr(array: np.ndarray):
 
 
 def _check(code: int, what: str):
+    if code == JAXPAR_EINVAL:
+        raise CLibraryError(f"{what} rejected its arguments")
     if code != 0:
-        raise CLibraryError(f"{what} failed in the C library with code {code}")
+        raise CLibraryError(f"{what} failed: {MPI.Get_error_string(code)} (MPI error {code})")
 
 
 def summa(comm, a_block, b_block, c_block, shape, grid, panel):
@@ -110,3 +117,19 @@ def allgather(comm, a_rows, b_rows, c_rows, shape):
         _ptr(a_rows), _ptr(b_rows), _ptr(c_rows))
     _check(code, "jaxpar_matmul_allgather")
     return c_rows
+
+
+def sgd(comm, x, y, params, steps, batch, lr):
+    """(params, losses) of jaxpar_sgd from a fresh copy of params (the C kernel updates in place).
+
+    x and y are the full C-contiguous data on every rank; params a dict W1, b1, W2, b2.
+    """
+    out = {name: np.array(params[name], order="C") for name in ("W1", "b1", "W2", "b2")}
+    losses = np.empty(steps, dtype=x.dtype)
+    (n, d_in), (h, d_out) = x.shape, out["W2"].shape
+    code = load().jaxpar_sgd(
+        _comm_ptr(comm), DTYPE_CODES[x.dtype], n, d_in, h, d_out, _ptr(x), _ptr(y),
+        _ptr(out["W1"]), _ptr(out["b1"]), _ptr(out["W2"]), _ptr(out["b2"]),
+        steps, batch, lr, _ptr(losses))
+    _check(code, "jaxpar_sgd")
+    return out, losses

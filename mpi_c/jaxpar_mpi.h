@@ -32,6 +32,20 @@ int jaxpar_matmul_allgather(const MPI_Comm *comm, int dtype, int64_t m,
                             int64_t k, int64_t n, const void *a, const void *b,
                             void *c);
 
+/* Data-parallel SGD of the MLP yhat = tanh(x W1 + b1) W2 + b2 (see sgd.c).
+ * Unlike the matmul kernels, every rank passes the full X (n x d_in) and
+ * Y (n x d_out), but reads only the rows of its slice of each step's batch:
+ * step t uses rows (t batch + i) mod n, i < batch, split over the ranks by
+ * jaxpar_block_lo (a rank may get none when batch < ranks). The replicated
+ * parameters w1 (d_in x h), b1 (h), w2 (h x d_out), b2 (d_out) are updated in
+ * place with the same values on every rank; losses[t] (steps entries, in the
+ * dtype) is the mean-squared loss 1/(2 batch) sum ||yhat - y||^2 of step t's
+ * batch before its update. */
+int jaxpar_sgd(const MPI_Comm *comm, int dtype, int64_t n, int64_t d_in,
+               int64_t h, int64_t d_out, const void *x, const void *y,
+               void *w1, void *b1, void *w2, void *b2, int64_t steps,
+               int64_t batch, double lr, void *losses);
+
 /* MPI_Get_library_version of the libmpi this library was linked against. */
 int jaxpar_mpi_library_version(char *buf, int len);
 

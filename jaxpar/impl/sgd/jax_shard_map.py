@@ -1,0 +1,52 @@
+"""Data-parallel SGD of the MLP yhat = tanh(x W1 + b1) W2 + b2 in JAX:
+jax.shard_map with an explicit lax.psum, the same algorithm as mpi_c/sgd.c.
+
+One jitted program runs all T steps (lax.scan). The parameters are
+replicated; X and Y are replicated too, as every MPI rank holds the full data,
+so each device gathers its own slice of step t's batch (rows (t B + i) mod n)
+from lax.axis_index, and one psum per step sums the partial gradients and
+losses, each scaled by the global 1/B.
+
+Shapes inside shard_map are the same on every device, so when P does not
+divide B each device takes ceil(B/P) rows and masks those past the end of its
+block_slice (all of them on a device with no rows, B < P).
+"""
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+from jax.sharding import PartitionSpec as P
+
+
+def local_loss(params, x, y, valid, batch):
+    a = jnp.tanh(x @ params["W1"] + params["b1"])
+    r = jnp.where(valid[:, None], a @ params["W2"] + params["b2"] - y, 0)
+    return jnp.sum(r * r) / (2 * batch)
+
+
+def sgd(mesh, batch, steps, lr):
+    ndev = mesh.shape["x"]
+    width = -(-batch // ndev)
+
+    @jax.jit
+    @partial(jax.shard_map, mesh=mesh, in_specs=(P(), P(), P()), out_specs=(P(), P()))
+    def train(params, x, y):
+        d = lax.axis_index("x")
+        first, end = d * batch // ndev, (d + 1) * batch // ndev  # block_slice(B, P, d)
+        i = first + jnp.arange(width)
+
+        def step(params, t):
+            rows = (t * batch + i) % x.shape[0]
+            # The parameters are the same on every device; left so, grad would
+            # psum their gradient itself (the transpose of a broadcast). Marked
+            # per-device, grad stays local and the one psum below carries the
+            # gradient and the loss together: one all-reduce per step.
+            mine = lax.pcast(params, "x", to="varying")
+            loss, grads = jax.value_and_grad(local_loss)(mine, x[rows], y[rows], i < end, batch)
+            loss, grads = lax.psum((loss, grads), "x")
+            return jax.tree.map(lambda w, g: w - lr * g, params, grads), loss
+
+        return lax.scan(step, params, jnp.arange(steps))
+
+    return train

@@ -1,0 +1,217 @@
+/* jaxpar-sgd: standalone driver for the C/MPI data-parallel SGD kernel, no Python.
+ *
+ *   mpirun -n P jaxpar-sgd [--n N] [--d-in D] [--hidden H] [--d-out O]
+ *                          [--batch B] [--steps T] [--lr LR]
+ *                          [--dtype float64|float32] [--seed S] [--print-every K]
+ *
+ * Every rank generates the same data: X uniform with unit variance, Y the
+ * output of a teacher MLP (weights from the same hash generator) plus 1% noise,
+ * and a student starting point drawn independently of the teacher.
+ * Validation: the last step's loss is finite and at least LEARNING_FACTOR
+ * times lower than the first, and a checksum of the parameters has the same
+ * value on every rank (they are replicated, so a divergence is a bug).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "jaxpar_mpi.h"
+
+#define LEARNING_FACTOR 2.0
+
+enum { X_STREAM, TEACHER_W1, TEACHER_B1, TEACHER_W2, TEACHER_B2, NOISE, STUDENT_W1, STUDENT_W2 };
+
+static void usage(void) {
+  fprintf(stderr,
+          "usage: jaxpar-sgd [--n N] [--d-in D] [--hidden H] [--d-out O] [--batch B] "
+          "[--steps T] [--lr LR] [--dtype float64|float32] [--seed S] [--print-every K]\n");
+}
+
+static int parse_int(const char *text, int64_t min, int64_t *out) {
+  char *end;
+  long long v = strtoll(text, &end, 10);
+  if (*text == '\0' || *end != '\0' || v < min) return 0;
+  *out = v;
+  return 1;
+}
+
+/* Uniform in [-1, 1) from a hash of (seed, stream, index): splitmix64's mixer. */
+static double uniform(uint64_t seed, int stream, uint64_t index) {
+  uint64_t z = index + 0x9E3779B97F4A7C15ULL * (1 + (uint64_t)stream + 16 * seed);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  z ^= z >> 31;
+  return (double)(z >> 11) * 0x1.0p-52 - 1.0;
+}
+
+/* count values with variance var (uniform has variance 1/3). */
+static void fill_uniform(double *v, int64_t count, double var, uint64_t seed, int stream) {
+  const double s = sqrt(3.0 * var);
+  for (int64_t i = 0; i < count; i++) v[i] = s * uniform(seed, stream, (uint64_t)i);
+}
+
+static void *to_dtype(int dtype, const double *v, int64_t count) {
+  void *out = malloc((size_t)count * jaxpar_elem_size(dtype) + 1);
+  if (!out) return NULL;
+  for (int64_t i = 0; i < count; i++) {
+    if (dtype == JAXPAR_FLOAT32) ((float *)out)[i] = (float)v[i];
+    else ((double *)out)[i] = v[i];
+  }
+  return out;
+}
+
+static double element(int dtype, const void *v, int64_t i) {
+  return dtype == JAXPAR_FLOAT32 ? ((const float *)v)[i] : ((const double *)v)[i];
+}
+
+int main(int argc, char **argv) {
+  MPI_Init(&argc, &argv);
+  int rank, size;
+  MPI_Comm comm = MPI_COMM_WORLD;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+
+  int64_t n = 4096, d_in = 64, h = 128, d_out = 4, batch = 256, steps = 100;
+  int64_t seed = 0, print_every = 10;
+  double lr = 0.1;
+  int dtype = JAXPAR_FLOAT64, ok = 1, known = 1;
+  const char *opt = NULL, *val = NULL;
+  for (int i = 1; i < argc && ok; i++) {
+    opt = argv[i];
+    val = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!val) ok = 0;
+    else if (!strcmp(opt, "--n")) ok = parse_int(val, 1, &n);
+    else if (!strcmp(opt, "--d-in")) ok = parse_int(val, 1, &d_in);
+    else if (!strcmp(opt, "--hidden")) ok = parse_int(val, 1, &h);
+    else if (!strcmp(opt, "--d-out")) ok = parse_int(val, 1, &d_out);
+    else if (!strcmp(opt, "--batch")) ok = parse_int(val, 1, &batch);
+    else if (!strcmp(opt, "--steps")) ok = parse_int(val, 1, &steps);
+    else if (!strcmp(opt, "--seed")) ok = parse_int(val, 0, &seed);
+    else if (!strcmp(opt, "--print-every")) ok = parse_int(val, 1, &print_every);
+    else if (!strcmp(opt, "--lr")) {
+      char *end;
+      lr = strtod(val, &end);
+      ok = *val != '\0' && *end == '\0' && isfinite(lr) && lr > 0.0;
+    } else if (!strcmp(opt, "--dtype")) {
+      if (!strcmp(val, "float64")) dtype = JAXPAR_FLOAT64;
+      else if (!strcmp(val, "float32")) dtype = JAXPAR_FLOAT32;
+      else ok = 0;
+    } else ok = known = 0;
+    i++;
+  }
+  if (!ok) { /* every rank parsed the same arguments, so every rank exits here */
+    if (rank == 0) {
+      if (!known) fprintf(stderr, "jaxpar-sgd: unknown option %s\n", opt);
+      else if (!val) fprintf(stderr, "jaxpar-sgd: %s needs a value\n", opt);
+      else fprintf(stderr, "jaxpar-sgd: invalid argument %s %s (sizes, counts and the learning "
+                           "rate must be positive, the seed non-negative)\n", opt, val);
+      usage();
+    }
+    MPI_Finalize();
+    return 2;
+  }
+
+  /* Data and teacher in float64, then rounded to the dtype of the run. */
+  const size_t n_w1 = d_in * h, n_w2 = h * d_out;
+  double *xd = malloc(sizeof(double) * n * d_in), *yd = malloc(sizeof(double) * n * d_out);
+  double *hid = malloc(sizeof(double) * n * h);
+  double *tw1 = malloc(sizeof(double) * n_w1), *tb1 = malloc(sizeof(double) * h);
+  double *tw2 = malloc(sizeof(double) * n_w2), *tb2 = malloc(sizeof(double) * d_out);
+  if (!xd || !yd || !hid || !tw1 || !tb1 || !tw2 || !tb2) {
+    fprintf(stderr, "jaxpar-sgd: rank %d: out of memory\n", rank);
+    MPI_Abort(comm, 1);
+  }
+  fill_uniform(xd, n * d_in, 1.0, seed, X_STREAM);
+  fill_uniform(tw1, n_w1, 1.0 / d_in, seed, TEACHER_W1);
+  fill_uniform(tb1, h, 0.01, seed, TEACHER_B1);
+  fill_uniform(tw2, n_w2, 1.0 / h, seed, TEACHER_W2);
+  fill_uniform(tb2, d_out, 0.01, seed, TEACHER_B2);
+  jaxpar_gemm(JAXPAR_FLOAT64, 0, 0, n, h, d_in, 1.0, xd, d_in, tw1, h, 0.0, hid, h);
+  for (int64_t i = 0; i < n * h; i++) hid[i] = tanh(hid[i] + tb1[i % h]);
+  jaxpar_gemm(JAXPAR_FLOAT64, 0, 0, n, d_out, h, 1.0, hid, h, tw2, d_out, 0.0, yd, d_out);
+  for (int64_t i = 0; i < n * d_out; i++)
+    yd[i] += tb2[i % d_out] + 0.01 * uniform(seed, NOISE, (uint64_t)i);
+  fill_uniform(tw1, n_w1, 1.0 / d_in, seed, STUDENT_W1); /* the teacher is no longer needed */
+  fill_uniform(tw2, n_w2, 1.0 / h, seed, STUDENT_W2);
+  memset(tb1, 0, sizeof(double) * h);
+  memset(tb2, 0, sizeof(double) * d_out);
+
+  void *x = to_dtype(dtype, xd, n * d_in), *y = to_dtype(dtype, yd, n * d_out);
+  void *init[4] = {to_dtype(dtype, tw1, n_w1), to_dtype(dtype, tb1, h),
+                   to_dtype(dtype, tw2, n_w2), to_dtype(dtype, tb2, d_out)};
+  void *param[4] = {to_dtype(dtype, tw1, n_w1), to_dtype(dtype, tb1, h),
+                    to_dtype(dtype, tw2, n_w2), to_dtype(dtype, tb2, d_out)};
+  const int64_t counts[4] = {n_w1, h, n_w2, d_out};
+  const size_t elem = jaxpar_elem_size(dtype);
+  void *losses = malloc((size_t)steps * elem);
+  free(xd); free(yd); free(hid); free(tw1); free(tb1); free(tw2); free(tb2);
+  if (!x || !y || !losses || !init[0] || !init[1] || !init[2] || !init[3] ||
+      !param[0] || !param[1] || !param[2] || !param[3]) {
+    fprintf(stderr, "jaxpar-sgd: rank %d: out of memory\n", rank);
+    MPI_Abort(comm, 1);
+  }
+
+  if (rank == 0)
+    printf("jaxpar-sgd: %d ranks, n=%lld d_in=%lld hidden=%lld d_out=%lld batch=%lld "
+           "steps=%lld lr=%g, %s\n", size, (long long)n, (long long)d_in, (long long)h,
+           (long long)d_out, (long long)batch, (long long)steps, lr,
+           dtype == JAXPAR_FLOAT32 ? "float32" : "float64");
+
+  /* One warm-up step on a copy (page faults, BLAS start-up), then the timed run
+   * of all steps from the initial parameters. */
+  int err = jaxpar_sgd(&comm, dtype, n, d_in, h, d_out, x, y, param[0], param[1],
+                       param[2], param[3], 1, batch, lr, losses);
+  for (int p = 0; p < 4; p++) memcpy(param[p], init[p], (size_t)counts[p] * elem);
+  MPI_Barrier(comm);
+  double t0 = MPI_Wtime();
+  if (err == 0)
+    err = jaxpar_sgd(&comm, dtype, n, d_in, h, d_out, x, y, param[0], param[1],
+                     param[2], param[3], steps, batch, lr, losses);
+  double local = MPI_Wtime() - t0, slowest;
+  if (err != 0) {
+    fprintf(stderr, "jaxpar-sgd: rank %d: kernel failed with code %d\n", rank, err);
+    MPI_Abort(comm, 1);
+  }
+  MPI_Allreduce(&local, &slowest, 1, MPI_DOUBLE, MPI_MAX, comm);
+
+  /* Position-weighted, so that swapped entries change it too. */
+  double checksum = 0.0;
+  for (int p = 0; p < 4; p++)
+    for (int64_t i = 0; i < counts[p]; i++)
+      checksum += (double)(1 + (i + p) % 7) * element(dtype, param[p], i);
+  double local_range[2] = {checksum, -checksum}, range[2];
+  MPI_Allreduce(local_range, range, 2, MPI_DOUBLE, MPI_MAX, comm); /* max and -min */
+
+  int status = 0;
+  if (rank == 0) {
+    for (int64_t t = 0; t < steps; t++)
+      if (t % print_every == 0 || t == steps - 1)
+        printf("step %6lld  loss %.10g\n", (long long)t, element(dtype, losses, t));
+    const double first = element(dtype, losses, 0), last = element(dtype, losses, steps - 1);
+    const double spread = range[0] + range[1];
+    const int learned = isfinite(last) && last * LEARNING_FACTOR <= first;
+    const int replicated = isfinite(spread) && spread <= 1e-12 * fmax(1.0, fabs(range[0]));
+    if (learned && replicated) {
+      printf("Solution validates: loss %.6g -> %.6g (at least %gx lower), parameter checksum "
+             "%.17g %s on all %d ranks\n", first, last, LEARNING_FACTOR, range[0],
+             spread == 0.0 ? "identical" : "near-identical", size);
+      const double per_step = slowest / steps;
+      printf("Avg time per step (s): %.6f Samples/s: %.1f\n", per_step, batch / per_step);
+    } else {
+      if (!learned)
+        printf("ERROR: loss %.6g -> %.6g is not %gx lower (more steps or another --lr?)\n",
+               first, last, LEARNING_FACTOR);
+      if (!replicated)
+        printf("ERROR: parameter checksums differ across ranks: max %.17g, min %.17g\n",
+               range[0], -range[1]);
+      status = 1;
+    }
+  }
+  MPI_Bcast(&status, 1, MPI_INT, 0, comm);
+  free(x); free(y); free(losses);
+  for (int p = 0; p < 4; p++) { free(init[p]); free(param[p]); }
+  MPI_Finalize();
+  return status;
+}

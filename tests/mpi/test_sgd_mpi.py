@@ -1,0 +1,179 @@
+"""Data-parallel SGD (jaxpar.sgd) with real MPI, no mocks. Run as
+
+    mpirun -n P python -m pytest --with-mpi --only-mpi tests/mpi     # P = 1..4
+
+Every rank passes the same inputs and must get the single-process float64
+reference: matching it at every P (and, in one process, at every JAX device
+count) with P not dividing B and batches that wrap past n is the test of
+P-independence. Sizes are tiny and the configurations few, because every
+distinct (shape, batch, steps, lr, devices) compiles each JAX program again.
+"""
+import numpy as np
+import pytest
+from mpi4py import MPI
+
+import jaxpar
+from jaxpar.api import IMPLEMENTATIONS, JAX_IMPLEMENTATIONS
+from jaxpar.harness.check import SGD_TOLERANCE, max_relative_error, sgd_reference
+from jaxpar.harness.data import sgd_problem
+
+from .conftest import JAX_DEVICE_COUNTS
+
+pytestmark = pytest.mark.mpi
+
+COMM = MPI.COMM_WORLD
+SIZES = (37, 5, 7, 3)  # n, d_in, hidden, d_out
+BATCH, STEPS, LR = 10, 9, 0.1  # 90 rows: wraps past n = 37 twice; P = 3, 4 do not divide B
+# Each implementation at every device count (JAX in one process: 1..4; MPI: the world).
+VARIANTS = [(impl, devices) for impl in IMPLEMENTATIONS
+            for devices in (JAX_DEVICE_COUNTS if impl in JAX_IMPLEMENTATIONS else [None])]
+
+
+def ranks_used(impl):
+    """Ranks, or JAX devices in a single-process run, that split the batch by default."""
+    if impl in JAX_IMPLEMENTATIONS and COMM.size == 1:
+        import jax
+        return len(jax.devices())
+    return COMM.size
+
+
+def assert_matches_reference(impl, dtype, devices, batch, seed=1):
+    x, y, params = sgd_problem(*SIZES, dtype=dtype, seed=seed)
+    got_params, got_losses = jaxpar.sgd(x, y, params, impl, steps=STEPS, lr=LR, batch=batch,
+                                        devices=devices)
+    ref_params, ref_losses = sgd_reference(x, y, params, STEPS, LR, batch)
+    tolerance = SGD_TOLERANCE[dtype]
+    assert sorted(got_params) == sorted(ref_params)
+    for name, ref in ref_params.items():
+        assert got_params[name].dtype == x.dtype and got_params[name].shape == ref.shape, name
+        error = max_relative_error(got_params[name], ref)
+        assert error <= tolerance, f"{impl} {name}: relative error {error:.3g} > {tolerance}"
+    assert got_losses.dtype == x.dtype and got_losses.shape == (STEPS,)
+    error = max_relative_error(got_losses, ref_losses)
+    assert error <= tolerance, f"{impl} losses: relative error {error:.3g} > {tolerance}"
+    return got_params, got_losses
+
+
+@pytest.mark.parametrize("impl,devices", VARIANTS)
+def test_float64_matches_single_process_reference(impl, devices):
+    assert_matches_reference(impl, "float64", devices, BATCH)
+
+
+@pytest.mark.parametrize("impl", IMPLEMENTATIONS)
+def test_float32_matches_reference(impl):
+    assert_matches_reference(impl, "float32", None, BATCH)
+
+
+@pytest.mark.parametrize("impl", IMPLEMENTATIONS)
+def test_batch_smaller_than_ranks(impl):
+    """Ranks or devices with an empty slice of the batch contribute zeros."""
+    ranks = ranks_used(impl)
+    if ranks == 1:
+        pytest.skip("needs more than one rank or device")
+    assert_matches_reference(impl, "float64", None, batch=1 if ranks == 2 else 2)
+
+
+@pytest.mark.parametrize("impl", IMPLEMENTATIONS)
+def test_loss_goes_down(impl):
+    """45 steps in five calls of 9 (the same compiled program), each from the last's parameters."""
+    x, y, params = sgd_problem(*SIZES, seed=2)
+    curves = []
+    for _ in range(5):
+        params, losses = jaxpar.sgd(x, y, params, impl, steps=STEPS, lr=LR, batch=BATCH)
+        curves.append(losses)
+    assert np.all(np.isfinite(curves))
+    assert np.mean(curves[-1]) < 0.3 * np.mean(curves[0]), np.round(np.concatenate(curves), 3)
+
+
+def _valid():
+    x, y, params = sgd_problem(8, 3, 4, 2, seed=0)
+    return {"X": x, "Y": y, "params": params, "steps": 2, "lr": 0.1, "batch": 4}
+
+
+def _with_param(name, value):
+    def change(kw):
+        kw["params"] = {**kw["params"], name: value}
+    return change
+
+
+def _set(key, value):
+    def change(kw):
+        kw[key] = value(kw) if callable(value) else value
+    return change
+
+
+def _poison(where):
+    def change(kw):
+        if where in ("X", "Y"):
+            kw[where] = kw[where].copy()
+            kw[where][1, 1] = np.nan
+        else:
+            kw["params"] = {**kw["params"], where: kw["params"][where].copy()}
+            kw["params"][where].flat[0] = np.inf
+    return change
+
+
+BAD_INPUTS = {
+    "X not 2-D": (_set("X", lambda kw: kw["X"].ravel()), "X must be 2-D"),
+    "Y not 2-D": (_set("Y", lambda kw: kw["Y"][:, 0]), "Y must be 2-D"),
+    "row counts differ": (_set("Y", lambda kw: kw["Y"][:-1]), "same number of rows"),
+    "W1 rows != d_in": (_with_param("W1", np.zeros((4, 4))), r"params\['W1'\] has shape"),
+    "b1 length": (_with_param("b1", np.zeros(5)), r"params\['b1'\] has shape"),
+    "W2 cols != d_out": (_with_param("W2", np.zeros((4, 3))), r"params\['W2'\] has shape"),
+    "b2 length": (_with_param("b2", np.zeros(3)), r"params\['b2'\] has shape"),
+    "missing key": (_set("params", lambda kw: {k: v for k, v in kw["params"].items() if k != "b2"}),
+                    r"missing: \['b2'\]"),
+    "extra key": (_with_param("W3", np.zeros((2, 2))), r"unexpected: \['W3'\]"),
+    "batch 0": (_set("batch", 0), "batch must be a positive integer"),
+    "batch negative": (_set("batch", -3), "batch must be a positive integer"),
+    "batch not int": (_set("batch", 2.5), "batch must be a positive integer"),
+    "steps 0": (_set("steps", 0), "steps must be a positive integer"),
+    "steps negative": (_set("steps", -1), "steps must be a positive integer"),
+    "lr nan": (_set("lr", float("nan")), "lr must be a finite number"),
+    "lr inf": (_set("lr", float("inf")), "lr must be a finite number"),
+    "NaN in X": (_poison("X"), "X contains non-finite"),
+    "NaN in Y": (_poison("Y"), "Y contains non-finite"),
+    "inf in W2": (_poison("W2"), r"params\['W2'\] contains non-finite"),
+    "mixed dtypes": (_set("Y", lambda kw: kw["Y"].astype(np.float32)), "mixed dtypes"),
+    "int data": (_set("X", lambda kw: kw["X"].astype(np.int64)), "dtype int64"),
+    "unknown impl": (None, "unknown implementation"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS)
+def test_bad_input_raises_on_every_rank(case):
+    change, message = BAD_INPUTS[case]
+    kw = _valid()
+    impl = "mpi4py"
+    if change is None:
+        impl = "no_such_impl"
+    else:
+        change(kw)
+    with pytest.raises(ValueError, match=message) as info:
+        jaxpar.sgd(kw.pop("X"), kw.pop("Y"), kw.pop("params"), impl, **kw)
+    messages = COMM.allgather(str(info.value))
+    assert all(m == messages[0] for m in messages)
+
+
+@pytest.mark.parametrize("impl", IMPLEMENTATIONS)
+def test_bad_batch_rejected_by_every_impl(impl):
+    kw = _valid()
+    with pytest.raises(ValueError, match="batch must be a positive integer"):
+        jaxpar.sgd(kw["X"], kw["Y"], kw["params"], impl, steps=2, lr=0.1, batch=0)
+
+
+def test_ranks_that_disagree_all_raise():
+    if COMM.size == 1:
+        pytest.skip("needs two ranks")
+    kw = _valid()
+    with pytest.raises(ValueError, match="ranks disagree"):
+        jaxpar.sgd(kw["X"], kw["Y"], kw["params"], "c_mpi", steps=2, lr=0.1 * (1 + COMM.rank),
+                   batch=4)
+
+
+def test_c_kernel_rejects_bad_arguments_without_communicating():
+    from jaxpar import c_mpi
+
+    kw = _valid()
+    with pytest.raises(c_mpi.CLibraryError):
+        c_mpi.sgd(COMM, kw["X"], kw["Y"], kw["params"], steps=2, batch=0, lr=0.1)
