@@ -32,6 +32,7 @@ ffi.cdef(
                    void *w2, void *b2, int64_t steps, int64_t batch, double lr,
                    void *losses);
     int jaxpar_mpi_library_version(char *buf, int len);
+    const char *jaxpar_blas_info(void);
     """
 )
 
@@ -72,8 +73,8 @@ def load():
     buf = ffi.new("char[]", 8192)
     if lib.jaxpar_mpi_library_version(buf, 8192) != 0:
         raise CLibraryError("MPI_Get_library_version failed in the jaxpar C library")
-    c_side = ffi.string(buf).decode(errors="replace").strip()
-    py_side = MPI.Get_library_version().strip()
+    c_side = clean_version(ffi.string(buf).decode(errors="replace"))
+    py_side = clean_version(MPI.Get_library_version())
     if c_side != py_side:
         raise CLibraryError(
             "the jaxpar C library and mpi4py use different MPI libraries, so communicators "
@@ -83,6 +84,16 @@ def load():
             "Rebuild one of them against the other's MPI (see README, 'Using a system MPI')."
         )
     return lib
+
+
+def clean_version(text: str) -> str:
+    """Library version strings come with trailing NULs or blanks from some MPIs."""
+    return text.replace("\x00", "").strip()
+
+
+def blas_info() -> str:
+    """The CBLAS the C library was linked against, as recorded by CMake."""
+    return ffi.string(load().jaxpar_blas_info()).decode()
 
 
 def _comm_ptr(comm):

@@ -31,6 +31,8 @@ void jaxpar_gemm(int dtype, int trans_a, int trans_b, int64_t m, int64_t n,
                  c, ldc);
 }
 
+const char *jaxpar_blas_info(void) { return JAXPAR_BLAS_INFO; }
+
 int jaxpar_mpi_library_version(char *buf, int len) {
   char version[MPI_MAX_LIBRARY_VERSION_STRING];
   int vlen = 0;

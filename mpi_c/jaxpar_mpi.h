@@ -46,6 +46,9 @@ int jaxpar_sgd(const MPI_Comm *comm, int dtype, int64_t n, int64_t d_in,
                void *w1, void *b1, void *w2, void *b2, int64_t steps,
                int64_t batch, double lr, void *losses);
 
+/* The CBLAS library this library was built against (set by CMake). */
+const char *jaxpar_blas_info(void);
+
 /* MPI_Get_library_version of the libmpi this library was linked against. */
 int jaxpar_mpi_library_version(char *buf, int len);
 

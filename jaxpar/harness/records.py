@@ -37,6 +37,14 @@ def _git_commit():
         return None
 
 
+def _c_blas():
+    try:
+        from jaxpar import c_mpi
+        return c_mpi.blas_info()
+    except Exception as exc:  # the C library may be missing or built against another MPI
+        return f"unavailable ({type(exc).__name__})"
+
+
 @functools.cache
 def environment() -> dict:
     from mpi4py import MPI
@@ -53,11 +61,11 @@ def environment() -> dict:
         "cpu_model": _cpu_model(),
         "cpu_count": os.cpu_count(),
         "python": platform.python_version(),
-        "mpi_library": MPI.Get_library_version().splitlines()[0].strip(),
+        "mpi_library": MPI.Get_library_version().replace("\x00", "").splitlines()[0].strip(),
         "mpi_version": "%d.%d" % MPI.Get_version(),
         "versions": {p: _version(p) for p in ("jaxpar", "numpy", "jax", "jaxlib", "mpi4py",
                                               "mpich", "scipy-openblas32", "cffi")},
         "numpy_blas": blas,
-        "c_blas": "scipy-openblas32 (CBLAS)",
+        "c_blas": _c_blas(),
         "git_commit": _git_commit(),
     }
