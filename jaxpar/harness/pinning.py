@@ -12,7 +12,7 @@ import os
 
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
                     "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
-XLA_THREAD_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+XLA_THREAD_FLAGS = "--xla_cpu_multi_thread_eigen=false"
 
 
 def pin(local_rank: int, cores_per_rank: int, single_process_devices: int | None = None) -> dict:
