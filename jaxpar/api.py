@@ -55,6 +55,18 @@ def check_choice(kind: str, value, choices):
         raise ValueError(f"unknown {kind} {value!r}; choose one of: {', '.join(choices)}")
 
 
+def check_float_matrix(name, x, layout=""):
+    """x must be a non-empty 2-D float64 or float32 numpy array."""
+    if not isinstance(x, np.ndarray):
+        raise ValueError(f"{name} must be a numpy array, got {type(x).__name__}")
+    if x.ndim != 2:
+        raise ValueError(f"{name} must be 2-D{layout}, got shape {x.shape}")
+    if x.dtype not in (np.float64, np.float32):
+        raise ValueError(f"{name} has dtype {x.dtype}; use float64 or float32")
+    if 0 in x.shape:
+        raise ValueError(f"{name} has an empty dimension: shape {x.shape}")
+
+
 def validate_matmul(a, b, impl, algorithm, panel):
     check_choice("implementation", impl, IMPLEMENTATIONS)
     if impl == "jax_auto":
@@ -63,15 +75,8 @@ def validate_matmul(a, b, impl, algorithm, panel):
                              f"(got algorithm={algorithm!r})")
     else:
         check_choice("algorithm", algorithm, MATMUL_ALGORITHMS)
-    for name, x in (("A", a), ("B", b)):
-        if not isinstance(x, np.ndarray):
-            raise ValueError(f"{name} must be a numpy array, got {type(x).__name__}")
-        if x.ndim != 2:
-            raise ValueError(f"{name} must be 2-D, got shape {x.shape}")
-        if x.dtype not in (np.float64, np.float32):
-            raise ValueError(f"{name} has dtype {x.dtype}; use float64 or float32")
-        if 0 in x.shape:
-            raise ValueError(f"{name} has an empty dimension: shape {x.shape}")
+    check_float_matrix("A", a)
+    check_float_matrix("B", b)
     if a.dtype != b.dtype:
         raise ValueError(f"A and B have different dtypes ({a.dtype} and {b.dtype}); "
                          "convert one so both sides compute in the same precision")

@@ -20,7 +20,7 @@ import numpy as np
 from mpi4py import MPI
 
 from jaxpar.api import (IMPLEMENTATIONS, JAX_IMPLEMENTATIONS, PreparedRun, _describe,
-                        check_choice, check_same_on_all_ranks)
+                        check_choice, check_float_matrix, check_same_on_all_ranks)
 from jaxpar.harness.blocks import block_sizes
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
@@ -45,15 +45,8 @@ def _is_int(x):
 
 def validate_sgd(X, Y, params, impl, steps, lr, batch):
     check_choice("implementation", impl, IMPLEMENTATIONS)
-    for name, x in (("X", X), ("Y", Y)):
-        if not isinstance(x, np.ndarray):
-            raise ValueError(f"{name} must be a numpy array, got {type(x).__name__}")
-        if x.ndim != 2:
-            raise ValueError(f"{name} must be 2-D (samples x features), got shape {x.shape}")
-        if x.dtype not in (np.float64, np.float32):
-            raise ValueError(f"{name} has dtype {x.dtype}; use float64 or float32")
-        if 0 in x.shape:
-            raise ValueError(f"{name} has an empty dimension: shape {x.shape}")
+    check_float_matrix("X", X, " (samples x features)")
+    check_float_matrix("Y", Y, " (samples x features)")
     if X.shape[0] != Y.shape[0]:
         raise ValueError(f"X and Y must have the same number of rows (samples): "
                          f"X has {X.shape[0]}, Y has {Y.shape[0]}")
