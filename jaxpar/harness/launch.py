@@ -49,13 +49,12 @@ def run_config(workload: str, ranks: int, runner_args: list, timeout: float = 60
         try:
             stdout, stderr = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+            _kill_group(proc.pid)
             stdout, stderr = proc.communicate()
             return {"status": "timeout", "error": f"no result after {timeout:g} s", "command": command,
                     "stderr": stderr[-4000:]}
-        finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
+        finally:  # also on Ctrl-C; and a rank that outlived mpirun goes with its group
+            _kill_group(proc.pid)
         record = json.loads(out.read_text().splitlines()[-1]) if out.exists() and out.read_text().strip() else None
         if record is None:
             return {"status": "crashed", "error": _last_error(stderr) or f"exit code {proc.returncode}",
@@ -63,6 +62,13 @@ def run_config(workload: str, ranks: int, runner_args: list, timeout: float = 60
         record["status"] = "ok" if record.get("verified") else "failed_check"
         record["command"] = command
         return record
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:  # the whole group has exited
+        pass
 
 
 def _last_error(stderr: str) -> str | None:

@@ -9,3 +9,72 @@ def summarize(times) -> dict:
     q1, median, q3 = np.percentile(t, [25, 50, 75])
     return {"median": float(median), "min": float(t.min()), "max": float(t.max()),
             "q1": float(q1), "q3": float(q3), "iqr": float(q3 - q1)}
+
+
+# ---------------------------------------------------------------- scaling metrics
+# T(P) is the median time at P ranks (or devices); T(1) the same implementation's at P = 1.
+# Strong scaling keeps the global size: ideal T(P) = T(1) / P.
+# Weak scaling keeps the size per rank: ideal T(P) = T(1).
+
+def speedup(t_one: float, t: float, ranks: int, scaling: str = "strong") -> float:
+    """Strong: T(1) / T(P). Weak: P T(1) / T(P), the scaled speedup (work grows with P)."""
+    return t_one / t if scaling == "strong" else ranks * t_one / t
+
+
+def parallel_efficiency(t_one: float, t: float, ranks: int, scaling: str = "strong") -> float:
+    """Speedup over P: 1 is perfect scaling. Strong: T(1) / (P T(P)). Weak: T(1) / T(P)."""
+    return speedup(t_one, t, ranks, scaling) / ranks
+
+
+def ideal_time(t_one: float, ranks: int, scaling: str = "strong") -> float:
+    return t_one / ranks if scaling == "strong" else t_one
+
+
+def hardware_efficiency(gflops: float, ranks: int, core_gflops: float) -> float:
+    """Achieved rate over the hardware limit: P times the single-core GEMM rate."""
+    return gflops / (ranks * core_gflops)
+
+
+def scaling_rows(records, sweep: dict, core_gflops: dict) -> list[dict]:
+    """One row per verified record of a sweep, with its scaling metrics.
+
+    records: compare records (status "ok" only are used; a failed check is
+    never a data point). sweep: a resolved sweep (name, workload, scaling).
+    core_gflops: the single-core GEMM rate per dtype measured in the same run.
+    The baseline of each row is the verified P = 1 run of the same
+    implementation, algorithm, dtype and size (weak: size per rank), in the
+    same launch mode where there is one (JAX at P = 1 is a single process).
+    """
+    from jaxpar.harness.sweep import WORKLOADS, per_rank_sizes
+
+    spec = WORKLOADS[sweep["workload"]]
+    scaling = sweep["scaling"]
+
+    def problem(r):
+        sizes = r["sizes"] if scaling == "strong" else per_rank_sizes(r["workload"], r["sizes"], r["ranks"])
+        return (r["impl"], r["algorithm"], r["dtype"], tuple(sorted(sizes.items())))
+
+    ok = [r for r in records if r.get("status") == "ok" and sweep["name"] in r.get("sweeps", ())]
+    baselines = {}
+    for r in ok:
+        if r["ranks"] == 1:
+            baselines.setdefault(problem(r), {})[r["launch"]] = r
+    rows = []
+    for r in ok:
+        times = r[spec.time_field]
+        candidates = baselines.get(problem(r), {})
+        base = candidates.get(r["launch"]) or next(iter(candidates.values()), None)
+        t_one = base[spec.time_field]["median"] if base else None
+        rate = core_gflops.get(r["dtype"])
+        rows.append({
+            "id": r["id"], "label": r.get("label", r["id"]), "workload": r["workload"],
+            "impl": r["impl"], "algorithm": r["algorithm"], "launch": r["launch"],
+            "ranks": r["ranks"], "dtype": r["dtype"], "sizes": r["sizes"],
+            "problem": problem(r), "time": times, "gflops": r["gflops"],
+            "baseline_id": base["id"] if base else None,
+            "ideal_time": ideal_time(t_one, r["ranks"], scaling) if base else None,
+            "speedup": speedup(t_one, times["median"], r["ranks"], scaling) if base else None,
+            "efficiency": parallel_efficiency(t_one, times["median"], r["ranks"], scaling) if base else None,
+            "hw_efficiency": hardware_efficiency(r["gflops"], r["ranks"], rate) if rate else None,
+        })
+    return rows

@@ -7,7 +7,6 @@
   allgather: 1-D row blocks of A, B and C; B is all-gathered, then one product.
 """
 import numpy as np
-from mpi4py import MPI
 
 from jaxpar.harness.blocks import block_lo
 

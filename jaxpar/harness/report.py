@@ -1,0 +1,521 @@
+"""The report of a sweep: results.csv, plots (PNG and SVG) and report.md, all
+rendered from results.jsonl and sweep.json in the results directory, so that
+`python -m jaxpar.compare --plot-only DIR` gives the same report again.
+
+Only verified records ("ok") are plotted or enter the scaling tables; every
+other record is listed under Failures with its error.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.ticker import MaxNLocator, NullFormatter, NullLocator  # noqa: E402
+
+from jaxpar.harness import codesize, results, stats  # noqa: E402
+from jaxpar.harness.sweep import IMPLEMENTATIONS, WORKLOADS, size_label  # noqa: E402
+
+COLORS = dict(zip(IMPLEMENTATIONS, ("C0", "C1", "C2", "C3", "C4")))
+LINESTYLES = {"mpirun": "-", "single-process": "--"}
+MARKERS = {"summa": "o", "allgather": "s", None: "^"}
+WORKLOAD_MARKERS = {"matmul": "o", "sgd": "D"}
+
+
+@dataclass
+class Table:
+    title: str
+    header: list
+    rows: list = field(default_factory=list)
+    note: str = ""
+
+
+@dataclass
+class Report:
+    tables: list          # Tables, in report order
+    plots: list           # file stems; each has .png and .svg
+    markdown: str
+
+
+# ---------------------------------------------------------------- formatting
+
+def fmt_time(seconds) -> str:
+    if seconds is None:
+        return "—"
+    for unit, scale in (("s", 1), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+def fmt(value, spec=".3g", suffix="") -> str:
+    return "—" if value is None else f"{value:{spec}}{suffix}"
+
+
+def fmt_pct(value) -> str:
+    return "—" if value is None else f"{100 * value:.0f}%"
+
+
+def series_name(impl, algorithm, launch) -> str:
+    return f"{impl}{'/' + algorithm if algorithm else ''} ({launch})"
+
+
+# ---------------------------------------------------------------- tables
+
+def scaling_table(sweep, rows) -> Table:
+    spec = WORKLOADS[sweep["workload"]]
+    table = Table(
+        f"{sweep['name']}: {sweep['workload']}, {sweep['scaling']} scaling",
+        ["impl", "alg.", "launch", "P", "dtype", "size", f"median/{spec.time_unit}", "min",
+         "IQR", "GFLOP/s", "speedup", "eff.", "% HW"],
+        note=("Speedup and efficiency against the same implementation at P = 1; "
+              + ("strong scaling: fixed global size, speedup T(1)/T(P), efficiency T(1)/(P T(P))."
+                 if sweep["scaling"] == "strong" else
+                 f"weak scaling: size per rank fixed ({spec.weak_key} grows with P), "
+                 "speedup P T(1)/T(P), efficiency T(1)/T(P).")
+              + " HW limit: P x single-core GEMM rate."))
+    order = {impl: i for i, impl in enumerate(IMPLEMENTATIONS)}
+    for r in sorted(rows, key=lambda r: (r["dtype"], json.dumps(r["problem"][3]), order[r["impl"]],
+                                         str(r["algorithm"]), r["ranks"], r["launch"])):
+        t = r["time"]
+        table.rows.append([r["impl"], r["algorithm"] or "—", r["launch"], r["ranks"], r["dtype"],
+                           size_label(r["workload"], r["sizes"]), fmt_time(t["median"]),
+                           fmt_time(t["min"]), fmt_time(t["iqr"]), fmt(r["gflops"], ".2f"),
+                           fmt(r["speedup"], ".2f"), fmt_pct(r["efficiency"]),
+                           fmt_pct(r["hw_efficiency"])])
+    return table
+
+
+def failure_table(records) -> Table:
+    table = Table("Failures (never plotted)", ["configuration", "status", "error"])
+    for r in records:
+        if r.get("status") != "ok":
+            error = r.get("error")
+            if r.get("status") == "failed_check":
+                error = (f"max relative error {results.max_error(r):.3g} > "
+                         f"tolerance {r.get('tolerance')}")
+            table.rows.append([r.get("label", r["id"]), r.get("status"), (error or "")[:200]])
+    return table
+
+
+def codesize_rows(records, counted, core_gflops):
+    """The code-size table (counted: codesize.table() rows), each row with the best
+    achieved performance of that implementation: its highest fraction of the hardware
+    limit at the largest P any verified run of the workload reached."""
+    rows = [dict(row) for row in counted]
+    for row in rows:
+        ok = [r for r in records if r.get("status") == "ok" and r["workload"] == row["workload"]]
+        top = max((r["ranks"] for r in ok), default=None)
+        effs = [stats.hardware_efficiency(r["gflops"], r["ranks"], core_gflops[r["dtype"]])
+                for r in ok if r["ranks"] == top and r["impl"] == row["impl"] and r["dtype"] in core_gflops]
+        row["perf_ranks"] = top
+        row["hw_efficiency"] = max(effs, default=None)
+    return rows
+
+
+def codesize_table(rows) -> Table:
+    table = Table("Code size of each implementation",
+                  ["workload", "impl", "files", "SLOC", "comment lines", "functions",
+                   "CCN total", "CCN max", "tokens", "best % HW"],
+                  note=codesize.NOTE)
+    for row in rows:
+        if "error" in row:
+            table.rows.append([row["workload"], row["impl"], ", ".join(row["paths"])]
+                              + ["—"] * 6 + [row["error"]])
+            continue
+        table.rows.append([row["workload"], row["impl"], ", ".join(row["paths"]), row["sloc"],
+                           row["comment_lines"], row["functions"], row["ccn_total"], row["ccn_max"],
+                           row["tokens"],
+                           fmt_pct(row["hw_efficiency"]) + (f" at P={row['perf_ranks']}"
+                                                            if row["hw_efficiency"] is not None else "")])
+    return table
+
+
+def markdown_table(table: Table) -> str:
+    escape = lambda v: str(v).replace("|", "\\|").replace("\n", " ")
+    lines = ["| " + " | ".join(table.header) + " |", "|" + "---|" * len(table.header)]
+    lines += ["| " + " | ".join(escape(v) for v in row) + " |" for row in table.rows]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- plots
+
+def _save(fig, outdir, stem) -> str:
+    fig.savefig(Path(outdir) / f"{stem}.png", dpi=110)
+    fig.savefig(Path(outdir) / f"{stem}.svg")
+    plt.close(fig)
+    return stem
+
+
+def _panels(rows):
+    """Rows grouped into panels, one per problem they scale (dtype and size, or size per
+    rank) and, where they use several algorithms, per algorithm (jax_auto, which has
+    none, in each): key (dtype, size, algorithm or "")."""
+    algorithms = sorted({r["algorithm"] for r in rows} - {None})
+    split = algorithms if len(algorithms) > 1 else [None]
+    panels = {}
+    for r in rows:
+        for algorithm in split:
+            if algorithm is None or r["algorithm"] in (algorithm, None):
+                panels.setdefault((r["dtype"], json.dumps(r["problem"][3]), algorithm or ""), []).append(r)
+    return sorted(panels.items())
+
+
+def _figure_legend(fig, axes, extra=()):
+    """One legend for the figure: every line of every panel once, in implementation order."""
+    handles = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, handle)
+    order = {impl: i for i, impl in enumerate(IMPLEMENTATIONS)}
+    labels = sorted(handles, key=lambda label: (order[label.split("/")[0].split(" ")[0]], label))
+    pairs = [(handles[label], label) for label in labels] + list(extra)
+    fig.legend([h for h, _ in pairs], [label for _, label in pairs], loc="outside right center",
+               fontsize=8)
+
+
+def _series(rows):
+    """Rows of one panel grouped into lines (impl, algorithm, launch), each with its
+    P = 1 baseline prepended where the line has no P = 1 point of its own."""
+    by_id = {r["id"]: r for r in rows}
+    lines = {}
+    for r in rows:
+        lines.setdefault((r["impl"], r["algorithm"], r["launch"]), []).append(r)
+    for key, line in lines.items():
+        base = by_id.get(line[0]["baseline_id"])
+        if base and all(r["ranks"] != 1 for r in line):
+            line.append(base)
+        line.sort(key=lambda r: r["ranks"])
+    # a P = 1 run alone on its line is shown as the first point of the lines it is the baseline of
+    # (JAX at P = 1 is one process, the baseline of the mpirun line too)
+    alone = [key for key, line in lines.items() if all(r["ranks"] == 1 for r in line)]
+    for key in alone:
+        if any(key[:2] == other[:2] and key != other for other in lines):
+            del lines[key]
+    order = {impl: i for i, impl in enumerate(IMPLEMENTATIONS)}
+    return sorted(lines.items(), key=lambda kv: (order[kv[0][0]], str(kv[0][1]), kv[0][2]))
+
+
+def _panel_title(sweep, key, rows):
+    r, algorithm = rows[0], key[2]
+    prefix = f"{algorithm} (and jax_auto), " if algorithm else ""
+    if sweep["scaling"] == "strong":
+        return f"{prefix}{size_label(r['workload'], r['sizes'])} {r['dtype']}"
+    per_rank = dict(r["problem"][3])
+    weak = WORKLOADS[r["workload"]].weak_key
+    return f"{prefix}{weak} = {per_rank[weak]:g} per rank, {r['dtype']}"
+
+
+def _rank_axis(ax, ranks):
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(ranks)
+    ax.set_xticklabels([str(p) for p in ranks])
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xlabel("P (ranks or devices)")
+
+
+def plot_time(sweep, rows, outdir) -> str:
+    panels = _panels(rows)
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels) + 2.5, 4.4), squeeze=False,
+                             layout="constrained")
+    ranks = sorted({r["ranks"] for r in rows} | {1})
+    unit = WORKLOADS[sweep["workload"]].time_unit
+    for ax, (key, panel) in zip(axes[0], panels):
+        for (impl, algorithm, launch), line in _series(panel):
+            p = [r["ranks"] for r in line]
+            med = [r["time"]["median"] for r in line]
+            err = [[r["time"]["median"] - r["time"]["q1"] for r in line],
+                   [r["time"]["q3"] - r["time"]["median"] for r in line]]
+            ax.errorbar(p, med, yerr=err, color=COLORS[impl], linestyle=LINESTYLES[launch],
+                        marker=MARKERS[algorithm], capsize=3, label=series_name(impl, algorithm, launch))
+            ideal = [r["ideal_time"] for r in line]
+            if all(v is not None for v in ideal):
+                ax.plot(p, ideal, color=COLORS[impl], linestyle=":", linewidth=1, alpha=0.7)
+        _rank_axis(ax, ranks)
+        ax.set_yscale("log")
+        ax.set_ylabel(f"time per {unit} (median, IQR bars)")
+        ax.set_title(_panel_title(sweep, key, panel), fontsize=10)
+        ax.grid(True, which="both", alpha=0.3)
+    _figure_legend(fig, axes[0], [(Line2D([], [], color="gray", linestyle=":"),
+                                   "ideal: T(1)/P" if sweep["scaling"] == "strong" else "ideal: T(1)")])
+    fig.suptitle(f"{sweep['name']}: time against P ({sweep['scaling']} scaling)")
+    return _save(fig, outdir, f"{sweep['name']}_time")
+
+
+def plot_efficiency(sweep, rows, outdir) -> str:
+    panels = _panels(rows)
+    fig, axes = plt.subplots(2, len(panels), figsize=(5.2 * len(panels) + 2.5, 7.5), squeeze=False,
+                             sharex=True, layout="constrained")
+    ranks = sorted({r["ranks"] for r in rows} | {1})
+    for col, (key, panel) in enumerate(panels):
+        top, bottom = axes[0][col], axes[1][col]
+        for (impl, algorithm, launch), line in _series(panel):
+            style = dict(color=COLORS[impl], linestyle=LINESTYLES[launch], marker=MARKERS[algorithm],
+                         label=series_name(impl, algorithm, launch))
+            pts = [(r["ranks"], r["efficiency"]) for r in line if r["efficiency"] is not None]
+            if pts:
+                top.plot(*zip(*pts), **style)
+            pts = [(r["ranks"], r["hw_efficiency"]) for r in line if r["hw_efficiency"] is not None]
+            if pts:
+                bottom.plot(*zip(*pts), **style)
+        top.axhline(1.0, color="gray", linestyle=":", linewidth=1)
+        top.set_ylabel("parallel efficiency vs own P = 1")
+        top.set_title(_panel_title(sweep, key, panel), fontsize=10)
+        bottom.axhline(1.0, color="gray", linestyle=":", linewidth=1)
+        bottom.set_ylabel("fraction of P x single-core GEMM rate")
+        for ax in (top, bottom):
+            _rank_axis(ax, ranks)
+            ax.set_ylim(0, max(1.1, 1.05 * ax.get_ylim()[1]))
+            ax.grid(True, alpha=0.3)
+        top.set_xlabel("")
+    _figure_legend(fig, axes[0], [(Line2D([], [], color="gray", linestyle=":"), "ideal")])
+    fig.suptitle(f"{sweep['name']}: efficiency against P ({sweep['scaling']} scaling)")
+    return _save(fig, outdir, f"{sweep['name']}_efficiency")
+
+
+def plot_gflops_vs_size(workload, records, core_gflops, outdir) -> str | None:
+    spec = WORKLOADS[workload]
+    ok = [r for r in records if r.get("status") == "ok" and r["workload"] == workload]
+    if not ok:
+        return None
+    ranks = sorted({r["ranks"] for r in ok})
+    top = 1.1 * max([r["gflops"] for r in ok] + [max(ranks) * rate for rate in core_gflops.values()])
+    order = {impl: i for i, impl in enumerate(IMPLEMENTATIONS)}
+    fig, axes = plt.subplots(1, len(ranks), figsize=(5.2 * len(ranks) + 2.5, 4.4), squeeze=False,
+                             sharey=True, layout="constrained")
+    for ax, p in zip(axes[0], ranks):
+        lines = {}
+        for r in ok:
+            if r["ranks"] == p:
+                lines.setdefault((r["impl"], r["algorithm"], r["launch"], r["dtype"]), []).append(r)
+        for (impl, algorithm, launch, dtype), line in sorted(
+                lines.items(), key=lambda kv: (order[kv[0][0]], str(kv[0][1:]))):
+            line.sort(key=lambda r: r[spec.flops_field])
+            ax.plot([r[spec.flops_field] for r in line], [r["gflops"] for r in line],
+                    color=COLORS[impl], linestyle=LINESTYLES[launch], marker=MARKERS[algorithm],
+                    label=series_name(impl, algorithm, launch)
+                    + (f" {dtype}" if len(core_gflops) > 1 else ""))
+        for dtype, rate in core_gflops.items():
+            ax.axhline(p * rate, color="gray", linestyle=":", linewidth=1)
+            ax.annotate(f"HW limit {dtype}: {p} x {rate:.1f}", (0.02, p * rate), fontsize=7,
+                        xycoords=("axes fraction", "data"), va="bottom", color="gray")
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())  # labels on minor ticks collide
+        ax.set_xlabel(f"problem size: FLOP per {spec.time_unit}")
+        ax.set_ylabel("GFLOP/s (median time)")
+        ax.set_title(f"P = {p}", fontsize=10)
+        ax.set_ylim(0, top)
+        ax.grid(True, which="both", alpha=0.3)
+    _figure_legend(fig, axes[0])
+    fig.suptitle(f"{workload}: GFLOP/s against problem size")
+    return _save(fig, outdir, f"{workload}_gflops_vs_size")
+
+
+def plot_losses(records, outdir) -> tuple[str | None, list]:
+    """SGD loss curves of every verified run, overlaid per problem; returns (stem, notes)."""
+    ok = [r for r in records if r.get("status") == "ok" and r["workload"] == "sgd" and r.get("losses")]
+    if not ok:
+        return None, []
+    problems = {}
+    for r in ok:
+        key = json.dumps([r["sizes"], r.get("lr"), r.get("seed"), r["dtype"]], sort_keys=True)
+        problems.setdefault(key, []).append(r)
+    chosen = sorted(problems.values(), key=len, reverse=True)[:4]
+    fig, axes = plt.subplots(1, len(chosen), figsize=(5.5 * len(chosen), 4.4), squeeze=False,
+                             layout="constrained")
+    notes = []
+    order = {impl: i for i, impl in enumerate(IMPLEMENTATIONS)}
+    for ax, group in zip(axes[0], chosen):
+        group.sort(key=lambda r: (order[r["impl"]], r["launch"], r["ranks"]))
+        markevery = max(1, len(group[0]["losses"]) // 10)
+        for i, r in enumerate(group):
+            ax.plot(range(1, len(r["losses"]) + 1), r["losses"], color=COLORS[r["impl"]],
+                    linestyle=LINESTYLES[r["launch"]], marker="ox+^v<>sd"[i % 9],
+                    markevery=(i % markevery, markevery), fillstyle="none", alpha=0.8,
+                    label=f"{r['impl']} ({r['launch']}) P={r['ranks']}")
+        first = group[0]["losses"]
+        spread = max(abs(a - b) / max(abs(b), 1e-300) for r in group for a, b in zip(r["losses"], first))
+        title = f"{size_label('sgd', group[0]['sizes'])} {group[0]['dtype']}"
+        notes.append(f"{title}: {len(group)} runs; largest relative difference between curves "
+                     f"{spread:.2g}")
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("step")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylabel("batch loss")
+        ax.set_yscale("log")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle("SGD: loss curves of every implementation, overlaid")
+    return _save(fig, outdir, "sgd_loss"), notes
+
+
+def plot_codesize(rows, outdir) -> str | None:
+    rows = [r for r in rows if "error" not in r]
+    if not rows:
+        return None
+    workloads = list(dict.fromkeys(r["workload"] for r in rows))
+    impls = [i for i in IMPLEMENTATIONS if any(r["impl"] == i for r in rows)]
+    width = 0.8 / len(impls)
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.2), layout="constrained")
+    for ax, (metric, label) in zip(axes, (("sloc", "SLOC (pygount)"), ("tokens", "tokens (lizard)"),
+                                         ("ccn_total", "cyclomatic complexity, summed (lizard)"))):
+        for j, impl in enumerate(impls):
+            values = [next((r[metric] for r in rows if r["workload"] == w and r["impl"] == impl), 0)
+                      for w in workloads]
+            bars = ax.bar([i + (j - (len(impls) - 1) / 2) * width for i in range(len(workloads))],
+                          values, width, color=COLORS[impl], label=impl)
+            ax.bar_label(bars, fontsize=7)
+        ax.set_xticks(range(len(workloads)))
+        ax.set_xticklabels(workloads)
+        ax.set_title(label, fontsize=10)
+    axes[0].legend(fontsize=8)
+    fig.suptitle("Code size of each implementation (implementation files only)")
+    return _save(fig, outdir, "codesize")
+
+
+def plot_codesize_vs_performance(rows, outdir) -> str | None:
+    rows = [r for r in rows if "error" not in r and r.get("hw_efficiency") is not None]
+    if not rows:
+        return None
+    fig, ax = plt.subplots(figsize=(6.5, 4.5), layout="constrained")
+    placed = []  # label positions so far: a label near another goes below it
+    for r in rows:
+        x, y = r["sloc"], 100 * r["hw_efficiency"]
+        ax.scatter(x, y, color=COLORS[r["impl"]], marker=WORKLOAD_MARKERS.get(r["workload"], "o"), s=60)
+        near = sum(abs(x - px) < 6 and abs(y - py) < 3 for px, py in placed)
+        placed.append((x, y))
+        ax.annotate(f"{r['impl']} ({r['workload']})", (x, y), textcoords="offset points",
+                    xytext=(5, 4 - 10 * near), fontsize=7)
+    ax.set_xlim(0, 1.15 * max(r["sloc"] for r in rows))
+    ax.set_xlabel("SLOC of the implementation (pygount)")
+    ax.set_ylabel(f"best % of hardware limit at P = {max(r['perf_ranks'] for r in rows)}")
+    ax.set_ylim(bottom=0)
+    ax.grid(True, which="both", alpha=0.3)
+    handles = [Line2D([], [], color="gray", marker=m, linestyle="", label=w)
+               for w, m in WORKLOAD_MARKERS.items() if any(r["workload"] == w for r in rows)]
+    ax.legend(handles=handles, fontsize=8)
+    ax.set_title("Code size against achieved performance")
+    return _save(fig, outdir, "codesize_vs_performance")
+
+
+# ---------------------------------------------------------------- the report
+
+def render(outdir) -> Report:
+    """Write results.csv, the plots and report.md in outdir; return the tables and plots."""
+    outdir = Path(outdir)
+    meta = json.loads((outdir / "sweep.json").read_text())
+    records = results.load(outdir / "results.jsonl")
+    results.write_csv(outdir / "results.csv", records)
+    for old in list(outdir.glob("*.png")) + list(outdir.glob("*.svg")):
+        old.unlink()  # plots of an earlier rendering that this one may not redraw
+    core = meta["hardware"].get("core_gemm_gflops", {})
+    sweeps = meta["config"]["sweeps"]
+    workloads = list(dict.fromkeys(s["workload"] for s in sweeps))
+    tables, plots, md = [], [], []
+
+    env = meta.get("environment") or {}
+    versions = env.get("versions", {})
+    counts = {s: sum(r.get("status") == s for r in records) for s in ("ok", "failed_check", "crashed", "timeout")}
+    md += [f"# {meta['config'].get('title', 'jaxpar comparison')}", "",
+           f"Started {meta.get('started', '?')} on {env.get('hostname', '?')} "
+           f"({env.get('cpu_model', '?')}, {env.get('cpu_count', '?')} CPUs). "
+           f"{len(records)} of {meta.get('planned', '?')} configurations recorded: {counts['ok']} verified, "
+           f"{counts['failed_check']} failed their check, {counts['crashed']} crashed, "
+           f"{counts['timeout']} timed out.", "",
+           f"Command: `{' '.join(meta.get('command', []))}`", "",
+           "## Environment and hardware limit", "",
+           f"- MPI: {env.get('mpi_library', '?')}; Python {env.get('python', '?')}; "
+           + ", ".join(f"{k} {v}" for k, v in versions.items() if v) + f"; git {env.get('git_commit')}",
+           f"- BLAS: numpy {env.get('numpy_blas')}, C {env.get('c_blas')}"]
+    for dtype, rate in core.items():
+        md.append(f"- Single-core GEMM rate, {dtype} (numpy, one pinned core, one thread, "
+                  f"n = {meta['hardware'].get('gemm_n')}): **{rate:.2f} GFLOP/s**, measured at the start of "
+                  "this sweep. The hardware limit at P ranks is P times this rate.")
+    ping = meta["hardware"].get("pingpong")
+    if ping:
+        md.append(f"- MPI ping-pong between two ranks: latency alpha = {ping['alpha_s'] * 1e6:.2f} µs, "
+                  f"bandwidth {ping['bandwidth_GBps']:.2f} GB/s.")
+    md += ["", "## Methodology", "", METHODOLOGY, ""]
+
+    failures = failure_table(records)
+    tables.append(failures)
+    md += ["## Failures", ""]
+    md += [markdown_table(failures), ""] if failures.rows else ["None: every recorded configuration passed its check.", ""]
+
+    for sweep in sweeps:
+        rows = stats.scaling_rows(records, sweep, core)
+        table = scaling_table(sweep, rows)
+        tables.append(table)
+        md += [f"## Sweep {sweep['name']} ({sweep['workload']}, {sweep['scaling']} scaling)", "",
+               table.note, ""]
+        md += [markdown_table(table), ""] if rows else ["No verified configuration.", ""]
+        if len({r["ranks"] for r in rows}) > 1:  # a sweep at one P has no scaling to plot
+            for stem, caption in ((plot_time(sweep, rows, outdir), "Time against P"),
+                                  (plot_efficiency(sweep, rows, outdir),
+                                   "Parallel efficiency (top) and fraction of the hardware limit (bottom) against P")):
+                plots.append(stem)
+                md += [f"![{caption}]({stem}.png)", "", f"{caption} ([SVG]({stem}.svg)). "
+                       "Dotted lines: ideal scaling from each implementation's own P = 1 time. "
+                       "At P = 1 a JAX run is one process, the first point of both its lines.", ""]
+
+    md += ["## GFLOP/s against problem size", ""]
+    for workload in workloads:
+        stem = plot_gflops_vs_size(workload, records, core, outdir)
+        if stem:
+            plots.append(stem)
+            md += [f"![{workload}: GFLOP/s against size]({stem}.png)", "",
+                   f"{workload}: GFLOP/s of every verified run against its FLOP count, one panel per P; "
+                   f"dotted: the hardware limit ([SVG]({stem}.svg)).", ""]
+
+    if "sgd" in workloads:
+        stem, notes = plot_losses(records, outdir)
+        md += ["## SGD loss curves", ""]
+        if stem:
+            plots.append(stem)
+            md += [f"![SGD loss curves]({stem}.png)", "",
+                   f"Loss per step of every verified SGD run, overlaid ([SVG]({stem}.svg)). "
+                   "Every implementation starts from the same parameters and takes the same batches, "
+                   "so the curves should coincide.", ""] + [f"- {n}" for n in notes] + [""]
+        else:
+            md += ["No verified SGD run.", ""]
+
+    # counted when the sweep started, so that a later rendering reports the code that ran
+    rows = codesize_rows(records, meta.get("codesize") or codesize.table(workloads), core)
+    table = codesize_table(rows)
+    tables.append(table)
+    md += ["## Code size", "", table.note, "", markdown_table(table), ""]
+    for stem, caption in ((plot_codesize(rows, outdir), "Code size per implementation"),
+                          (plot_codesize_vs_performance(rows, outdir),
+                           "Code size against achieved performance (best fraction of the hardware "
+                           "limit at the largest P)")):
+        if stem:
+            plots.append(stem)
+            md += [f"![{caption}]({stem}.png)", "", f"{caption} ([SVG]({stem}.svg)).", ""]
+
+    md += ["## Files", "", "- `results.jsonl`: one record per configuration (schema: "
+           "`jaxpar/schema/record.schema.json`), each with its environment.",
+           "- `results.csv`: the same records, flattened.", "- `sweep.json`: the resolved config and plan, "
+           "the hardware measurements, the code-size counts and the environment of this sweep.", ""]
+    markdown = "\n".join(md)
+    (outdir / "report.md").write_text(markdown)
+    return Report(tables=tables, plots=plots, markdown=markdown)
+
+
+METHODOLOGY = """\
+Every configuration ran as its own launch: `mpirun -n P python -m jaxpar.run ...` for every
+implementation, and for the JAX implementations also one process with P devices
+(`--devices P`, launch "single-process"); at P = 1 the JAX run is a single process in both
+modes. Every rank (or device) is pinned to one core, with one BLAS/XLA thread. Each run
+generates the same seeded inputs, places them (not timed), compiles (JAX; timed separately as
+`compile_s`), runs the warm-up repeats (not timed), then the timed repeats: a barrier before each,
+and each repeat's time is the maximum over ranks. Tables give the median, minimum and
+interquartile range (IQR) of the repeat times; GFLOP/s uses the median. Every result is checked
+against a float64 numpy reference; a run that fails its check is listed under Failures and
+neither plotted nor used as a baseline. Speedup and efficiency compare each implementation with
+itself at P = 1 (same launch mode where there is one); the hardware limit is P times the
+single-core GEMM rate measured at the start of the sweep."""

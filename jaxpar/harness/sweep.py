@@ -1,0 +1,373 @@
+"""What `python -m jaxpar.compare` runs: the sweep config (a TOML file, the
+embedded default, and command-line overrides), validated and expanded into
+configurations, each keyed by a stable id.
+
+A config is a list of [[sweep]] tables. Each sweep is the product
+implementations x algorithms x launch modes x ranks x sizes x dtypes of one
+workload; keys at the top level of the file are defaults for every sweep.
+Strong scaling runs every size as given at every P; weak scaling takes the
+sizes as per rank and multiplies the workload's weak dimension by P.
+
+This module imports neither MPI nor JAX: the compare process only launches.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import numbers
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+
+IMPLEMENTATIONS = ("c_mpi", "mpi4py", "jax", "jax_pmap", "jax_auto")  # as in jaxpar.api
+JAX_IMPLEMENTATIONS = ("jax", "jax_pmap", "jax_auto")
+LAUNCH_MODES = ("mpirun", "single-process")
+SCALING_MODES = ("strong", "weak")
+DTYPES = ("float32", "float64")
+
+
+@dataclass(frozen=True)
+class Workload:
+    size_keys: tuple        # the runner's size flags, in order (d_in is --d-in)
+    weak_key: str           # the size multiplied by P in weak scaling
+    algorithms: tuple       # () where the workload has none
+    options: dict           # further runner flags and their defaults
+    time_field: str         # the record's summary of the repeat times
+    time_unit: str          # what one such time measures
+    flops_field: str        # the record's FLOP count per time unit
+
+
+WORKLOADS = {
+    "matmul": Workload(("m", "k", "n"), "m", ("summa", "allgather"), {"panel": 256},
+                       "time_s", "run", "flops"),
+    "sgd": Workload(("n", "d_in", "hidden", "d_out", "batch", "steps"), "batch", (), {"lr": 0.1},
+                    "time_per_step_s", "step", "flops_per_step"),
+}
+
+DEFAULTS = {"scaling": "strong", "implementations": list(IMPLEMENTATIONS), "algorithms": ["summa"],
+            "launch": list(LAUNCH_MODES), "ranks": [1, 2], "dtypes": ["float64"],
+            "repeats": 5, "warmup": 1, "seed": 0, "timeout": 300}
+OPTION_KEYS = {key for w in WORKLOADS.values() for key in w.options}
+SWEEP_KEYS = set(DEFAULTS) | OPTION_KEYS | {"name", "workload", "sizes"}
+TOP_KEYS = (SWEEP_KEYS - {"name", "workload", "sizes"}) | {"title", "hardware", "sweep"}
+HARDWARE_DEFAULTS = {"gemm_n": 1024, "pingpong": True}
+
+
+class ConfigError(ValueError):
+    """An invalid config or flag: reported before anything runs (exit status 2)."""
+
+
+def embedded(name: str) -> str:
+    """The text of an embedded config: "default" or "quick"."""
+    return resources.files("jaxpar").joinpath("configs", f"{name}.toml").read_text()
+
+
+def parse_toml(text: str, source: str) -> dict:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: malformed TOML: {exc}") from None
+
+
+def load_file(path) -> dict:
+    try:
+        text = open(path, encoding="utf-8").read()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
+    return parse_toml(text, str(path))
+
+
+# ---------------------------------------------------------------- overrides
+
+def apply_overrides(raw: dict, overrides: dict, sizes: list, workloads: list | None) -> dict:
+    """The raw config with command-line values in place of the file's.
+
+    overrides: sweep keys (e.g. "ranks") and their values, set on every sweep.
+    sizes: (workload or None, {key: value}) pairs from --size; each replaces the
+    sizes of the sweeps it fits, keys it leaves out taken from their first size.
+    workloads: keep only the sweeps of these workloads.
+    """
+    raw = dict(raw)
+    if not isinstance(raw.get("sweep"), list):
+        return raw  # resolve() reports it
+    sweeps = [dict(s) if isinstance(s, dict) else s for s in raw["sweep"]]
+    if workloads is not None:
+        for w in workloads:
+            _choice("workload", w, WORKLOADS, "--workloads")
+        sweeps = [s for s in sweeps if isinstance(s, dict) and s.get("workload") in workloads]
+        if not sweeps:
+            raise ConfigError(f"the config has no sweep of workload(s) {', '.join(workloads)}")
+    for key, value in overrides.items():
+        raw[key] = value
+        for s in sweeps:
+            if not isinstance(s, dict):
+                continue
+            spec = WORKLOADS.get(s.get("workload"))
+            if key != "algorithms" or (spec and spec.algorithms):
+                s[key] = value
+    new_sizes = {}
+    for workload, entry in sizes:
+        fits = [i for i, s in enumerate(sweeps) if isinstance(s, dict) and s.get("workload") in WORKLOADS
+                and (workload == s["workload"] if workload
+                     else set(entry) <= set(WORKLOADS[s["workload"]].size_keys))]
+        if not fits:
+            raise ConfigError(f"--size {_format_size_flag(workload, entry)} fits no sweep "
+                              "(the keys name no workload's sizes, or no sweep has that workload)")
+        for i in fits:
+            old = sweeps[i].get("sizes")
+            first = old[0] if isinstance(old, list) and old and isinstance(old[0], dict) else {}
+            new_sizes.setdefault(i, []).append({**first, **entry})
+    for i, new in new_sizes.items():
+        sweeps[i]["sizes"] = new
+    raw["sweep"] = sweeps
+    return raw
+
+
+def _format_size_flag(workload, entry):
+    return (f"{workload}:" if workload else "") + ",".join(f"{k}={v}" for k, v in entry.items())
+
+
+def parse_size_flag(text: str):
+    """`[WORKLOAD:]key=value,...` -> (workload or None, {key: int})."""
+    workload, _, body = text.rpartition(":")
+    entry = {}
+    for item in body.split(","):
+        key, eq, value = item.strip().partition("=")
+        try:
+            if not eq:
+                raise ValueError
+            entry[key.strip().replace("-", "_")] = int(value)
+        except ValueError:
+            raise ConfigError(f"--size {text!r}: expected [WORKLOAD:]KEY=INT[,KEY=INT...], "
+                              "e.g. m=512,k=512,n=512") from None
+    if workload:
+        _choice("workload", workload, WORKLOADS, f"--size {text}")
+        unknown = set(entry) - set(WORKLOADS[workload].size_keys)
+        if unknown:
+            raise ConfigError(f"--size {text}: {workload} has no size {', '.join(sorted(unknown))}; "
+                              f"its sizes are {', '.join(WORKLOADS[workload].size_keys)}")
+    return workload or None, entry
+
+
+# ---------------------------------------------------------------- validation
+
+def resolve(raw: dict) -> dict:
+    """Validate a raw config; return {"title", "hardware", "sweeps": [complete sweeps]}."""
+    unknown = set(raw) - TOP_KEYS
+    if unknown:
+        raise ConfigError(f"unknown top-level key(s) {', '.join(sorted(unknown))}; "
+                          f"allowed: {', '.join(sorted(TOP_KEYS))}")
+    hardware = raw.get("hardware", {})
+    if not isinstance(hardware, dict):
+        raise ConfigError("[hardware] must be a table")
+    unknown = set(hardware) - set(HARDWARE_DEFAULTS)
+    if unknown:
+        raise ConfigError(f"unknown [hardware] key(s) {', '.join(sorted(unknown))}; "
+                          f"allowed: {', '.join(HARDWARE_DEFAULTS)}")
+    hardware = {**HARDWARE_DEFAULTS, **hardware}
+    _positive_int("[hardware] gemm_n", hardware["gemm_n"])
+    if not isinstance(hardware["pingpong"], bool):
+        raise ConfigError(f"[hardware] pingpong must be true or false, got {hardware['pingpong']!r}")
+    title = raw.get("title", "jaxpar comparison")
+    if not isinstance(title, str):
+        raise ConfigError("title must be a string")
+    sweeps = raw.get("sweep")
+    if not isinstance(sweeps, list) or not sweeps:
+        raise ConfigError("the config has no [[sweep]] tables: nothing to run")
+    defaults = {**DEFAULTS, **{k: v for k, v in raw.items() if k in SWEEP_KEYS}}
+    resolved, names = [], set()
+    for index, sweep in enumerate(sweeps, 1):
+        s = _resolve_sweep(sweep, defaults, index)
+        if s["name"] in names:
+            raise ConfigError(f"two sweeps are named {s['name']!r}; give each a unique name")
+        names.add(s["name"])
+        resolved.append(s)
+    return {"title": title, "hardware": hardware, "sweeps": resolved}
+
+
+def _resolve_sweep(sweep, defaults, index):
+    where = f"sweep {index}"
+    if not isinstance(sweep, dict):
+        raise ConfigError(f"{where}: [[sweep]] entries must be tables")
+    unknown = set(sweep) - SWEEP_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; "
+                          f"allowed: {', '.join(sorted(SWEEP_KEYS))}")
+    if "workload" not in sweep:
+        raise ConfigError(f"{where}: no workload (one of {', '.join(WORKLOADS)})")
+    workload = _choice("workload", sweep["workload"], WORKLOADS, where)
+    spec = WORKLOADS[workload]
+    for key in OPTION_KEYS - set(spec.options):
+        if key in sweep:
+            raise ConfigError(f"{where}: {key!r} does not apply to {workload}")
+    if "algorithms" in sweep and not spec.algorithms:
+        raise ConfigError(f"{where}: {workload} has no algorithms; remove 'algorithms'")
+    s = {**defaults, **sweep}
+    if "name" in sweep:
+        if not isinstance(sweep["name"], str) or not sweep["name"].strip() \
+                or any(c in sweep["name"] for c in "/\\"):
+            raise ConfigError(f"{where}: name must be a non-empty string without slashes")
+        where = f"sweep {sweep['name']!r}"
+    scaling = _choice("scaling", s["scaling"], SCALING_MODES, where)
+    out = {"name": sweep.get("name", f"{workload}-{scaling}-{index}"), "workload": workload,
+           "scaling": scaling,
+           "implementations": _choices("implementation", s["implementations"], IMPLEMENTATIONS, where),
+           "algorithms": (_choices("algorithm", s["algorithms"], spec.algorithms, where)
+                          if spec.algorithms else []),
+           "launch": _choices("launch mode", s["launch"], LAUNCH_MODES, where),
+           "ranks": [_positive_int(f"{where}: ranks (P)", p) for p in _list(s["ranks"], "ranks", where)],
+           "dtypes": _choices("dtype", s["dtypes"], DTYPES, where),
+           "repeats": _positive_int(f"{where}: repeats", s["repeats"]),
+           "warmup": _int_at_least(f"{where}: warmup", s["warmup"], 0),
+           "seed": _int_at_least(f"{where}: seed", s["seed"], 0),
+           "timeout": _positive_number(f"{where}: timeout", s["timeout"]),
+           "options": {}}
+    if len(set(out["ranks"])) != len(out["ranks"]):
+        raise ConfigError(f"{where}: ranks {out['ranks']} repeat a value")
+    for key, default in spec.options.items():
+        value = s.get(key, default)
+        if key == "panel":
+            _positive_int(f"{where}: panel", value)
+        elif not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value):
+            raise ConfigError(f"{where}: {key} must be a finite number, got {value!r}")
+        out["options"][key] = value
+    if "sizes" not in s:
+        raise ConfigError(f"{where}: no sizes; give a list of tables with keys "
+                          f"{', '.join(spec.size_keys)}")
+    out["sizes"] = []
+    for size in _list(s["sizes"], "sizes", where):
+        if not isinstance(size, dict):
+            raise ConfigError(f"{where}: each size must be a table such as "
+                              "{" + ", ".join(f"{k} = 64" for k in spec.size_keys) + "}")
+        missing, extra = set(spec.size_keys) - set(size), set(size) - set(spec.size_keys)
+        if missing or extra:
+            raise ConfigError(f"{where}: a {workload} size needs exactly the keys "
+                              f"{', '.join(spec.size_keys)} (missing: {', '.join(sorted(missing)) or 'none'}; "
+                              f"unknown: {', '.join(sorted(extra)) or 'none'})")
+        out["sizes"].append({k: _positive_int(f"{where}: size {k}", size[k]) for k in spec.size_keys})
+    if not plan_sweep(out):
+        raise ConfigError(f"{where}: no configuration to run (launch {out['launch']} fits none of "
+                          f"the implementations {out['implementations']}; the MPI ones need mpirun)")
+    return out
+
+
+def _list(value, what, where):
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"{where}: {what} must be a non-empty list, got {value!r}")
+    return value
+
+
+def _choice(kind, value, allowed, where):
+    if value not in allowed:
+        raise ConfigError(f"{where}: unknown {kind} {value!r}; choose from {', '.join(allowed)}")
+    return value
+
+
+def _choices(kind, values, allowed, where):
+    values = _list(values, kind + "s", where)
+    for v in values:
+        _choice(kind, v, allowed, where)
+    if len(set(values)) != len(values):
+        raise ConfigError(f"{where}: {kind}s {values} repeat a value")
+    return list(values)
+
+
+def _int_at_least(what, value, low):
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise ConfigError(f"{what} must be an integer >= {low}, got {value!r}")
+    return value
+
+
+def _positive_int(what, value):
+    return _int_at_least(what, value, 1)
+
+
+def _positive_number(what, value):
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not value > 0 \
+            or not math.isfinite(value):
+        raise ConfigError(f"{what} must be a positive number of seconds, got {value!r}")
+    return value
+
+
+# ---------------------------------------------------------------- the plan
+
+def plan(resolved: dict) -> list[dict]:
+    """Every configuration of every sweep, once each, in run order.
+
+    A configuration shared by two sweeps (say P = 1 of a strong and a weak
+    sweep) runs once; its "sweeps" lists both.
+    """
+    configs = {}
+    for sweep in resolved["sweeps"]:
+        for config in plan_sweep(sweep):
+            if config["id"] in configs:
+                configs[config["id"]]["sweeps"].append(sweep["name"])
+            else:
+                configs[config["id"]] = config
+    return list(configs.values())
+
+
+def plan_sweep(sweep: dict) -> list[dict]:
+    spec = WORKLOADS[sweep["workload"]]
+    out = []
+    for dtype in sweep["dtypes"]:
+        for size in sweep["sizes"]:
+            for impl in sweep["implementations"]:
+                algorithms = sweep["algorithms"] if spec.algorithms and impl != "jax_auto" else [None]
+                for algorithm in algorithms:
+                    for launch in sweep["launch"]:
+                        if impl not in JAX_IMPLEMENTATIONS and launch != "mpirun":
+                            continue
+                        for ranks in sweep["ranks"]:
+                            config = configuration(sweep, impl, algorithm, launch, ranks, dtype, size)
+                            if config["id"] not in {c["id"] for c in out}:
+                                out.append(config)
+    return out
+
+
+def configuration(sweep, impl, algorithm, launch, ranks, dtype, size) -> dict:
+    workload = sweep["workload"]
+    spec = WORKLOADS[workload]
+    if impl in JAX_IMPLEMENTATIONS and ranks == 1:
+        launch = "single-process"  # mpirun -n 1 is the same single process
+    sizes = dict(size)
+    if sweep["scaling"] == "weak":
+        sizes[spec.weak_key] *= ranks
+    key = {"workload": workload, "impl": impl, "algorithm": algorithm, "launch": launch,
+           "ranks": ranks, "dtype": dtype, "sizes": sizes, "options": sweep["options"],
+           "repeats": sweep["repeats"], "warmup": sweep["warmup"], "seed": sweep["seed"]}
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:8]
+    shape = "x".join(str(sizes[k]) for k in spec.size_keys)
+    config_id = "-".join(filter(None, [workload, impl, algorithm, launch, f"p{ranks}", dtype, shape, digest]))
+    label = " ".join(filter(None, [workload, impl + (f"/{algorithm}" if algorithm else ""), launch,
+                                   f"P={ranks}", dtype, size_label(workload, sizes)]))
+    return {"id": config_id, "label": label, **key, "timeout": sweep["timeout"],
+            "sweeps": [sweep["name"]]}
+
+
+def size_label(workload: str, sizes: dict) -> str:
+    if workload == "matmul":
+        return f"{sizes['m']}x{sizes['k']}x{sizes['n']}"
+    if workload == "sgd":
+        return (f"B={sizes['batch']} {sizes['d_in']}-{sizes['hidden']}-{sizes['d_out']} "
+                f"T={sizes['steps']} N={sizes['n']}")
+    return " ".join(f"{k}={v}" for k, v in sizes.items())
+
+
+def per_rank_sizes(workload: str, sizes: dict, ranks: int) -> dict:
+    """The sizes of one rank's share in weak scaling (the weak dimension divided by P)."""
+    key = WORKLOADS[workload].weak_key
+    return {**sizes, key: sizes[key] / ranks}
+
+
+def runner_args(config: dict) -> list[str]:
+    """The `python -m jaxpar.run WORKLOAD` arguments of a configuration (no --devices)."""
+    args = ["--impl", config["impl"]]
+    if config["algorithm"]:
+        args += ["--algorithm", config["algorithm"]]
+    for key, value in list(config["sizes"].items()) + list(config["options"].items()):
+        args += ["--" + key.replace("_", "-"), str(value)]
+    args += ["--dtype", config["dtype"], "--repeats", str(config["repeats"]),
+             "--warmup", str(config["warmup"]), "--seed", str(config["seed"])]
+    return args

@@ -1,0 +1,483 @@
+"""python -m jaxpar.compare end to end: a tiny real sweep (mpirun and single-process
+JAX launches), its outputs, faults injected into real runs, kill and resume,
+and the validation of configs and flags. Not MPI-marked: every configuration
+is its own mpirun, launched by the command under test."""
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+import pytest
+
+from jaxpar import compare
+from jaxpar.harness import results, stats, sweep
+
+ROOT = Path(__file__).resolve().parents[1]
+
+TINY = """
+title = "tiny"
+repeats = 2
+timeout = 120
+[hardware]
+gemm_n = 128
+pingpong = false
+
+[[sweep]]
+name = "matmul-strong"
+workload = "matmul"
+implementations = ["c_mpi", "mpi4py", "jax"]
+launch = ["mpirun", "single-process"]
+sizes = [{ m = 48, k = 40, n = 32 }]
+
+[[sweep]]
+name = "matmul-weak"
+workload = "matmul"
+scaling = "weak"
+implementations = ["c_mpi"]
+launch = ["mpirun"]
+sizes = [{ m = 24, k = 40, n = 32 }]
+
+[[sweep]]
+name = "sgd-strong"
+workload = "sgd"
+implementations = ["c_mpi", "jax"]
+launch = ["mpirun"]
+sizes = [{ n = 256, d_in = 8, hidden = 16, d_out = 2, batch = 64, steps = 6 }]
+"""
+STEMS = ["matmul-strong_time", "matmul-strong_efficiency", "matmul-weak_time",
+         "matmul-weak_efficiency", "sgd-strong_time", "sgd-strong_efficiency",
+         "matmul_gflops_vs_size", "sgd_gflops_vs_size", "sgd_loss", "codesize",
+         "codesize_vs_performance"]
+
+
+def run_compare(*args, env=None, timeout=400):
+    try:
+        return subprocess.run([sys.executable, "-m", "jaxpar.compare", *map(str, args)], cwd=ROOT,
+                              capture_output=True, text=True, timeout=timeout,
+                              env=dict(os.environ, **(env or {})))
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"jaxpar.compare did not finish in {timeout} s\n{exc.stdout}\n{exc.stderr}")
+
+
+def planned_ids(config_path):
+    out = run_compare("--config", config_path, "--dry-run")
+    assert out.returncode == 0, out.stderr
+    return [line.split("\t")[0] for line in out.stdout.splitlines() if "\t" in line]
+
+
+def schema_validator():
+    schema = json.loads(resources.files("jaxpar").joinpath("schema", "record.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def processes_with(marker):
+    """Live processes whose environment carries marker (left over from a run?)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            environ = Path(f"/proc/{pid}/environ").read_bytes()
+            state = [l for l in Path(f"/proc/{pid}/status").read_text().splitlines() if l.startswith("State:")]
+        except OSError:
+            continue
+        if marker.encode() in environ and not any("Z" in s for s in state):
+            found.append(int(pid))
+    return found
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    base = tmp_path_factory.mktemp("compare")
+    config = base / "tiny.toml"
+    config.write_text(TINY)
+    out = base / "results"
+    marker = uuid.uuid4().hex
+    proc = run_compare("--config", config, "--output", out, env={"JAXPAR_TEST_MARKER": marker})
+    return {"config": config, "out": out, "proc": proc, "marker": marker}
+
+
+# ---------------------------------------------------------------- end to end
+
+def test_tiny_sweep_writes_every_output(tiny):
+    proc, out = tiny["proc"], tiny["out"]
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    for name in ("results.jsonl", "results.csv", "report.md", "sweep.json"):
+        assert (out / name).stat().st_size > 0, name
+    for stem in STEMS:
+        assert (out / f"{stem}.png").is_file() and (out / f"{stem}.svg").is_file(), stem
+    # the summary table on the terminal
+    assert "matmul-strong: matmul, strong scaling" in proc.stdout
+    assert "sgd-strong: sgd, strong scaling" in proc.stdout and "Code size" in proc.stdout
+    assert not processes_with(tiny["marker"]), "MPI processes outlived the sweep"
+
+
+def test_records_validate_and_cover_the_plan(tiny):
+    records = results.load(tiny["out"] / "results.jsonl")
+    validator = schema_validator()
+    for r in records:
+        errors = [e.message for e in validator.iter_errors(r)]
+        assert not errors, (r["id"], errors)
+        assert r["status"] == "ok" and r["verified"] is True
+        assert r["environment"]["mpi_library"] and r["core_gemm_gflops"] > 0
+    ids = [r["id"] for r in records]
+    assert len(ids) == len(set(ids)) == 12
+    assert set(ids) == set(planned_ids(tiny["config"]))
+    # JAX ran under mpirun and in one process with two devices; P = 1 is one process
+    runs = {(r["workload"], r["impl"], r["launch"], r["ranks"]) for r in records}
+    assert {("matmul", "jax", "mpirun", 2), ("matmul", "jax", "single-process", 2),
+            ("matmul", "jax", "single-process", 1), ("sgd", "jax", "mpirun", 2)} <= runs
+    for r in records:
+        assert r["processes"] == (1 if r["launch"] == "single-process" else r["ranks"])
+        assert r["pinning"]["pinned"] is True
+    # the weak sweep's P = 2 run is the strong sweep's, run once
+    shared = [r for r in records if r["impl"] == "c_mpi" and r["workload"] == "matmul" and r["ranks"] == 2]
+    assert len(shared) == 1 and shared[0]["sweeps"] == ["matmul-strong", "matmul-weak"]
+    assert {r["sizes"]["m"] for r in records if "matmul-weak" in r["sweeps"]} == {24, 48}
+
+
+def test_schema_rejects_broken_records(tiny):
+    validator = schema_validator()
+    good = results.load(tiny["out"] / "results.jsonl")[0]
+    assert validator.is_valid(good)
+    for broken in ({**good, "status": "ok", "verified": False}, {**good, "ranks": 0},
+                   {k: v for k, v in good.items() if k != "environment"},
+                   {**good, "status": "crashed", "error": None}, {**good, "impl": "fortran"}):
+        assert not validator.is_valid(broken)
+
+
+def test_plots_are_real_images(tiny):
+    import matplotlib.image as mpimg
+
+    for stem in STEMS:
+        image = mpimg.imread(tiny["out"] / f"{stem}.png")
+        assert image.ndim == 3 and image.shape[0] > 200 and image.shape[1] > 200, stem
+        assert float(np.var(image[..., :3])) > 1e-3, f"{stem}.png is blank"
+        assert "<svg" in (tiny["out"] / f"{stem}.svg").read_text()[:2000]
+
+
+def test_report_refers_to_every_plot_and_table(tiny):
+    report = (tiny["out"] / "report.md").read_text()
+    for path in tiny["out"].iterdir():
+        if path.suffix in (".png", ".svg"):
+            assert f"({path.name})" in report, path.name
+    for heading in ("## Methodology", "## Failures", "## Sweep matmul-strong", "## Sweep matmul-weak",
+                    "## Sweep sgd-strong", "## GFLOP/s against problem size", "## SGD loss curves",
+                    "## Code size"):
+        assert heading in report
+    assert "mpi_c/common.c" in report and "GFLOP/s" in report and "IQR" in report
+    meta = json.loads((tiny["out"] / "sweep.json").read_text())
+    rate = meta["hardware"]["core_gemm_gflops"]["float64"]
+    assert rate > 0 and f"{rate:.2f} GFLOP/s" in report
+
+
+def test_csv_matches_jsonl(tiny):
+    records = results.load(tiny["out"] / "results.jsonl")
+    with open(tiny["out"] / "results.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len(records)
+    for row, r in zip(rows, records):
+        assert row["id"] == r["id"] and row["status"] == r["status"] and row["impl"] == r["impl"]
+        assert row["launch"] == r["launch"] and int(row["ranks"]) == r["ranks"]
+        assert row["workload"] == r["workload"] and row["dtype"] == r["dtype"]
+        for key, value in r["sizes"].items():
+            assert int(row[f"size_{key}"]) == value
+        summary = r["time_s"] if r["workload"] == "matmul" else r["time_per_step_s"]
+        assert float(row["time_median_s"]) == summary["median"]
+        assert float(row["time_iqr_s"]) == summary["iqr"]
+        assert float(row["gflops"]) == r["gflops"]
+
+
+def test_sgd_loss_curves_agree(tiny):
+    records = [r for r in results.load(tiny["out"] / "results.jsonl") if r["workload"] == "sgd"]
+    assert len(records) == 4
+    first = np.array(records[0]["losses"])
+    assert len(first) == 6 and first[-1] < first[0]
+    for r in records[1:]:
+        np.testing.assert_allclose(r["losses"], first, rtol=1e-9)
+
+
+def test_plot_only_rerenders_the_same_report(tiny, tmp_path):
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for name in ("results.jsonl", "sweep.json"):
+        (copy / name).write_bytes((tiny["out"] / name).read_bytes())
+    out = run_compare("--plot-only", copy)
+    assert out.returncode == 0, out.stderr
+    assert (copy / "report.md").read_text() == (tiny["out"] / "report.md").read_text()
+    assert sorted(p.name for p in copy.glob("*.png")) == sorted(p.name for p in tiny["out"].glob("*.png"))
+    assert (copy / "results.csv").read_text() == (tiny["out"] / "results.csv").read_text()
+
+
+def test_a_failed_check_is_listed_and_never_plotted(tiny, tmp_path):
+    # A real record turned into a failed check: the report must list it and leave it out.
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    (copy / "sweep.json").write_bytes((tiny["out"] / "sweep.json").read_bytes())
+    records = results.load(tiny["out"] / "results.jsonl")
+    for r in records:
+        if r["workload"] == "matmul" and r["impl"] == "mpi4py" and r["ranks"] == 2:
+            r.update(status="failed_check", verified=False, max_rel_error=0.5)
+            bad = r
+        results.append(copy / "results.jsonl", r)
+    assert schema_validator().is_valid(bad)
+    out = run_compare("--plot-only", copy)
+    assert out.returncode == 0, out.stderr
+    report = (copy / "report.md").read_text()
+    failures = report.split("## Failures")[1].split("## Sweep")[0]
+    assert bad["label"] in failures and "failed_check" in failures
+    strong = report.split("## Sweep matmul-strong")[1].split("## Sweep")[0]
+    assert "| mpi4py | summa | mpirun | 1 |" in strong and "| mpi4py | summa | mpirun | 2 |" not in strong
+    meta = json.loads((copy / "sweep.json").read_text())
+    matmul_strong = next(s for s in meta["config"]["sweeps"] if s["name"] == "matmul-strong")
+    rows = stats.scaling_rows(results.load(copy / "results.jsonl"), matmul_strong, {})
+    assert bad["id"] not in {row["id"] for row in rows}
+
+
+# ---------------------------------------------------------------- faults, kill, resume
+
+FAULTS = """
+repeats = 2
+timeout = 12
+implementations = ["c_mpi", "mpi4py"]
+[hardware]
+gemm_n = 64
+pingpong = false
+[[sweep]]
+name = "faults"
+workload = "matmul"
+sizes = [{ m = 16, k = 16, n = 16 }]
+"""
+
+
+def test_crash_and_hang_are_recorded_and_the_sweep_finishes(tmp_path):
+    config = tmp_path / "faults.toml"
+    config.write_text(FAULTS)
+    marker = uuid.uuid4().hex
+    start = time.monotonic()
+    proc = run_compare("--config", config, "--output", tmp_path / "out",
+                       env={"JAXPAR_FAULT": "crash:mpi4py,hang:c_mpi", "JAXPAR_TEST_MARKER": marker})
+    assert time.monotonic() - start < 120
+    assert proc.returncode == 1, proc.stderr  # the sweep finished, with failures
+    records = {(r["impl"], r["ranks"]): r for r in results.load(tmp_path / "out" / "results.jsonl")}
+    assert len(records) == 4
+    assert records[("c_mpi", 1)]["status"] == "ok" and records[("mpi4py", 1)]["status"] == "ok"
+    hung, crashed = records[("c_mpi", 2)], records[("mpi4py", 2)]
+    assert hung["status"] == "timeout" and "12 s" in hung["error"]
+    assert crashed["status"] == "crashed" and crashed["error"]
+    validator = schema_validator()
+    for r in records.values():
+        assert validator.is_valid(r), list(validator.iter_errors(r))
+    for r in (hung, crashed):  # enough to identify the configuration
+        assert r["workload"] == "matmul" and r["ranks"] == 2 and r["sizes"] == {"m": 16, "k": 16, "n": 16}
+        assert r["environment"]["hostname"] and "jaxpar.run" in " ".join(r["command"])
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "timeout" in report.split("## Failures")[1] and "crashed" in report.split("## Failures")[1]
+    assert not processes_with(marker), "a hung or crashed run left MPI processes behind"
+
+
+RESUMABLE = """
+repeats = 2
+implementations = ["c_mpi", "mpi4py"]
+[hardware]
+gemm_n = 64
+pingpong = false
+[[sweep]]
+name = "resume"
+workload = "matmul"
+sizes = [{ m = 16, k = 16, n = 16 }, { m = 24, k = 16, n = 8 }]
+"""
+
+
+def test_kill_then_resume_gives_the_uninterrupted_set_of_ids(tmp_path):
+    config = tmp_path / "resume.toml"
+    config.write_text(RESUMABLE)
+    expected = planned_ids(config)
+    assert len(expected) == 8
+    out = tmp_path / "out"
+    marker = uuid.uuid4().hex
+    proc = subprocess.Popen([sys.executable, "-m", "jaxpar.compare", "--config", str(config),
+                             "--output", str(out)], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, JAXPAR_TEST_MARKER=marker))
+    jsonl = out / "results.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if jsonl.exists() and jsonl.read_text().count("\n") >= 2:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stdout + stderr
+    assert "--resume" in stdout
+    before = results.load(jsonl)
+    assert 2 <= len(before) < 8
+    assert not processes_with(marker), "the killed sweep left MPI processes behind"
+    # a write torn by a power cut: resume cuts it off
+    with open(jsonl, "a") as f:
+        f.write('{"id": "torn')
+    assert len(results.load(jsonl)) == len(before)
+
+    resumed = run_compare("--resume", out)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    after = results.load(jsonl)
+    ids = [r["id"] for r in after]
+    assert sorted(ids) == sorted(expected) and len(ids) == len(set(ids))
+    assert after[:len(before)] == before  # nothing done before was redone
+    assert f"{len(before)} configuration(s) already done" in resumed.stdout
+    assert (out / "report.md").is_file()
+    # resuming a finished sweep runs nothing
+    again = run_compare("--resume", out)
+    assert again.returncode == 0 and results.load(jsonl) == after
+
+
+def test_atomic_append_load_and_repair(tmp_path):
+    path = tmp_path / "r.jsonl"
+    results.append(path, {"id": "a", "x": 1})
+    results.append(path, {"id": "b", "x": [1, 2]})
+    assert results.load(path) == [{"id": "a", "x": 1}, {"id": "b", "x": [1, 2]}]
+    assert results.repair(path) is False
+    with open(path, "a") as f:
+        f.write('{"id": "c", "x"')
+    assert [r["id"] for r in results.load(path)] == ["a", "b"]
+    assert results.repair(path) is True
+    results.append(path, {"id": "d"})
+    assert [r["id"] for r in results.load(path)] == ["a", "b", "d"]
+    path.write_text('{"id": "a"}\nnot json\n{"id": "b"}\n')
+    with pytest.raises(ValueError, match=":2:"):
+        results.load(path)
+
+
+# ---------------------------------------------------------------- configs and flags
+
+BAD_TOML_CASES = {
+    "malformed": ("[[sweep]\nworkload = 'matmul'", "malformed TOML"),
+    "unknown_key": ("colour = 'red'\n[[sweep]]\nworkload = 'matmul'\nsizes = [{m=4,k=4,n=4}]",
+                    "unknown top-level key"),
+    "unknown_impl": ("[[sweep]]\nworkload = 'matmul'\nimplementations = ['c_mpi', 'fortran']\n"
+                     "sizes = [{m=4,k=4,n=4}]", "unknown implementation 'fortran'"),
+    "zero_ranks": ("ranks = [0, 2]\n[[sweep]]\nworkload = 'matmul'\nsizes = [{m=4,k=4,n=4}]",
+                   "ranks (P) must be an integer >= 1"),
+    "size_keys": ("[[sweep]]\nworkload = 'sgd'\nsizes = [{n=4, batch=2}]", "needs exactly the keys"),
+    "negative_size": ("[[sweep]]\nworkload = 'matmul'\nsizes = [{m=-4,k=4,n=4}]", "size m must be"),
+    "sgd_algorithm": ("[[sweep]]\nworkload = 'sgd'\nalgorithms = ['summa']\n"
+                      "sizes = [{n=8,d_in=2,hidden=2,d_out=1,batch=4,steps=1}]", "has no algorithms"),
+    "no_sweep": ("repeats = 3", "no [[sweep]]"),
+    "bad_workload": ("[[sweep]]\nworkload = 'fft'\nsizes = []", "unknown workload 'fft'"),
+    "bad_timeout": ("timeout = -1\n[[sweep]]\nworkload = 'matmul'\nsizes = [{m=4,k=4,n=4}]",
+                    "timeout must be a positive number"),
+    "mpi_single": ("[[sweep]]\nworkload = 'matmul'\nimplementations = ['c_mpi']\n"
+                   "launch = ['single-process']\nsizes = [{m=4,k=4,n=4}]", "no configuration to run"),
+    "dup_names": ("[[sweep]]\nname='a'\nworkload='matmul'\nsizes=[{m=4,k=4,n=4}]\n"
+                  "[[sweep]]\nname='a'\nworkload='matmul'\nsizes=[{m=8,k=4,n=4}]", "two sweeps are named"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_TOML_CASES))
+def test_invalid_config_exits_2_before_running(case, tmp_path, capsys):
+    text, message = BAD_TOML_CASES[case]
+    config = tmp_path / "bad.toml"
+    config.write_text(text)
+    out = tmp_path / "out"
+    assert compare.main(["--config", str(config), "--output", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "error:" in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--impls", "c_mpi,fortran"], "unknown implementation 'fortran'"),
+    (["--ranks", "0"], "must be an integer >= 1"),
+    (["--ranks", "1,two"], "--ranks: 'two' is not an integer"),
+    (["--dtypes", "float16"], "unknown dtype 'float16'"),
+    (["--launch", "ssh"], "unknown launch mode 'ssh'"),
+    (["--scaling", "medium"], "unknown scaling 'medium'"),
+    (["--workloads", "fft"], "unknown workload 'fft'"),
+    (["--size", "m=abc"], "expected [WORKLOAD:]KEY=INT"),
+    (["--size", "matmul:batch=4"], "matmul has no size batch"),
+    (["--size", "zz=4"], "fits no sweep"),
+    (["--repeats", "0"], "repeats must be an integer >= 1"),
+    (["--timeout", "soon"], "--timeout: 'soon' is not a number"),
+    (["--config", "/nonexistent/x.toml"], "cannot read config"),
+])
+def test_invalid_flags_exit_2_before_running(flags, message, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert compare.main(flags + ["--output", str(out)]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_directory_errors_exit_2(tmp_path, tiny, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    cases = [
+        (["--output", str(blocker / "sub")], "is not writable"),
+        (["--output", str(tiny["out"])], "already holds a sweep"),
+        (["--resume", str(tmp_path / "missing")], "no sweep.json"),
+        (["--plot-only", str(tmp_path)], "no sweep.json"),
+        (["--resume", str(tiny["out"]), "--impls", "c_mpi"], "drop --impls"),
+    ]
+    for flags, message in cases:
+        assert compare.main(flags) == 2, flags
+        assert message in capsys.readouterr().err, flags
+    with pytest.raises(SystemExit) as exc:  # argparse: mutually exclusive
+        compare.main(["--quick", "--config", "x.toml"])
+    assert exc.value.code == 2
+
+
+def test_embedded_and_shipped_configs_resolve():
+    default = sweep.resolve(sweep.parse_toml(sweep.embedded("default"), "default"))
+    plan = sweep.plan(default)
+    assert {c["workload"] for c in plan} == set(sweep.WORKLOADS)
+    for workload in sweep.WORKLOADS:
+        assert {c["impl"] for c in plan if c["workload"] == workload} == set(sweep.IMPLEMENTATIONS)
+    assert {c["ranks"] for c in plan} == {1, 2}
+    assert {c["launch"] for c in plan if c["impl"] == "jax" and c["ranks"] == 2} == {"mpirun", "single-process"}
+    assert {s["scaling"] for s in default["sweeps"]} == {"strong", "weak"}
+    quick = sweep.plan(sweep.resolve(sweep.parse_toml(sweep.embedded("quick"), "quick")))
+    assert len(quick) < len(plan)
+    for path in sorted((ROOT / "experiments").glob("*.toml")):
+        assert sweep.plan(sweep.resolve(sweep.load_file(path))), path
+    assert (ROOT / "experiments" / "default.toml").read_text() == sweep.embedded("default")
+    assert (ROOT / "experiments" / "quick.toml").read_text() == sweep.embedded("quick")
+
+
+def test_plan_ids_are_stable_and_weak_scaling_scales_the_weak_dimension():
+    raw = {"ranks": [1, 2, 4], "implementations": ["c_mpi", "jax"], "launch": ["mpirun"],
+           "sweep": [{"name": "w", "workload": "sgd", "scaling": "weak",
+                      "sizes": [{"n": 64, "d_in": 4, "hidden": 8, "d_out": 2, "batch": 16, "steps": 3}]}]}
+    plan = sweep.plan(sweep.resolve(raw))
+    assert [c["sizes"]["batch"] for c in plan if c["impl"] == "c_mpi"] == [16, 32, 64]
+    assert [c["launch"] for c in plan if c["impl"] == "jax"] == ["single-process", "mpirun", "mpirun"]
+    assert [c["id"] for c in sweep.plan(sweep.resolve(raw))] == [c["id"] for c in plan]
+    raw["repeats"] = 7
+    assert not {c["id"] for c in sweep.plan(sweep.resolve(raw))} & {c["id"] for c in plan}
+    args = sweep.runner_args(plan[0])
+    assert args[:2] == ["--impl", "c_mpi"] and "--d-in" in args and "--lr" in args
+    assert "--algorithm" not in args
+
+
+def test_flags_override_the_config():
+    raw = sweep.parse_toml(sweep.embedded("default"), "default")
+    raw = sweep.apply_overrides(raw, {"ranks": [2], "implementations": ["c_mpi"], "algorithms": ["allgather"]},
+                                [sweep.parse_size_flag("m=64"), sweep.parse_size_flag("sgd:batch=32")],
+                                ["matmul", "sgd"])
+    plan = sweep.plan(sweep.resolve(raw))
+    assert {(c["impl"], c["ranks"]) for c in plan} == {("c_mpi", 2)}
+    assert {c["algorithm"] for c in plan if c["workload"] == "matmul"} == {"allgather"}
+    assert {c["sizes"]["m"] for c in plan if c["workload"] == "matmul"} <= {64, 128}
+    assert {c["sizes"]["batch"] for c in plan if c["workload"] == "sgd"} <= {32, 64}
+
+
+def test_implementation_names_match_the_api():
+    # jaxpar.api imports MPI, which the compare process must not: compare in a child
+    code = "import jaxpar.api as a; print(','.join(a.IMPLEMENTATIONS), ','.join(a.JAX_IMPLEMENTATIONS))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert out.stdout.split() == [",".join(sweep.IMPLEMENTATIONS), ",".join(sweep.JAX_IMPLEMENTATIONS)]
