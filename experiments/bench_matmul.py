@@ -19,22 +19,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-from jaxpar.harness.hardware import matmul_comm_seconds, single_core_gemm_gflops
-from jaxpar.harness.launch import mpirun_command, run_config
+from jaxpar.harness.hardware import matmul_comm_seconds, measure_pingpong, single_core_gemm_gflops
+from jaxpar.harness.launch import run_config
 
 VARIANTS = [("c_mpi", "summa"), ("c_mpi", "allgather"), ("mpi4py", "summa"), ("mpi4py", "allgather"),
             ("jax", "summa"), ("jax", "allgather"), ("jax_pmap", "summa"), ("jax_pmap", "allgather"),
             ("jax_auto", None)]
-
-
-def pingpong():
-    out = subprocess.run(mpirun_command(2) + [sys.executable, "-m", "jaxpar.harness.hardware", "pingpong"],
-                         capture_output=True, text=True, check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
 
 
 def main():
@@ -50,7 +42,9 @@ def main():
 
     single = single_core_gemm_gflops(args.dtype)[0]
     concurrent = {p: single_core_gemm_gflops(args.dtype, concurrent=p) for p in args.ranks}
-    network = pingpong()
+    network = measure_pingpong()
+    if network is None:
+        raise SystemExit("the MPI ping-pong (mpirun -n 2 python -m jaxpar.harness.hardware pingpong) failed")
     alpha, beta = network["alpha_s"], network["beta_s_per_byte"]
     print(f"single-core numpy GEMM ({args.dtype}, 1 thread, pinned): {single:.1f} GFLOP/s")
     for p, rates in concurrent.items():

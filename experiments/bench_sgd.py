@@ -22,8 +22,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from jaxpar.harness.hardware import allreduce_seconds
-from jaxpar.harness.launch import mpirun_command, run_config
+from jaxpar.harness.hardware import allreduce_seconds, measure_pingpong
+from jaxpar.harness.launch import run_config
 
 IMPLS = ("c_mpi", "mpi4py", "jax", "jax_pmap", "jax_auto")
 ALPHA = 1.5e-6  # s, stated per-message latency of the model
@@ -50,12 +50,6 @@ print(json.dumps((4.0 * b * d_in * h + 6.0 * b * h * d_out) / best))
 def gemm_rate(sizes, dtype):
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
     out = subprocess.run([sys.executable, "-c", GEMM_RATE, *map(str, sizes), dtype], env=env,
-                         capture_output=True, text=True, check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
-
-
-def pingpong():
-    out = subprocess.run(mpirun_command(2) + [sys.executable, "-m", "jaxpar.harness.hardware", "pingpong"],
                          capture_output=True, text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -90,7 +84,9 @@ def main():
     packed = d_in * h + h + h * d_out + d_out + 1
 
     rates = {dtype: gemm_rate((batch, d_in, h, d_out), dtype) for dtype in args.dtypes}
-    network = pingpong()
+    network = measure_pingpong()
+    if network is None:
+        raise SystemExit("the MPI ping-pong (mpirun -n 2 python -m jaxpar.harness.hardware pingpong) failed")
     beta = network["beta_s_per_byte"]
     print(f"SGD n={n} d_in={d_in} hidden={h} d_out={d_out} batch={batch} steps={steps} "
           f"repeats={repeats}; {flops / 1e9:.3f} GFLOP per step (gemms)")

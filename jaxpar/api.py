@@ -8,7 +8,6 @@ global result (not timed).
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -196,9 +195,7 @@ def _prepare_jax(a, b, impl, algorithm, comm, devices, panel):
         a_dev, b_dev = jaxenv.put(a, mesh, spec, (mp, kp)), jaxenv.put(b, mesh, spec, (kp, np_))
         unstack = lambda c: jaxenv.fetch(c, (m, n))
 
-    start = time.perf_counter()
-    compiled = kernel.lower(a_dev, b_dev).compile()
-    compile_seconds = comm.allreduce(time.perf_counter() - start, op=MPI.MAX)
+    compiled, compile_seconds = jaxenv.compile_timed(kernel, (a_dev, b_dev), comm)
     return PreparedRun(
         run=lambda: jax.block_until_ready(compiled(a_dev, b_dev)),
         gather=unstack, ranks=ndev, grid=grid, launch=jaxenv.launch_mode(),

@@ -140,7 +140,6 @@ def environment() -> dict:
 
 def measure_hardware(config: dict, console) -> dict:
     from jaxpar.harness import hardware
-    from jaxpar.harness.launch import mpirun_command
 
     settings = config["hardware"]
     dtypes = sorted({d for s in config["sweeps"] for d in s["dtypes"]})
@@ -151,14 +150,7 @@ def measure_hardware(config: dict, console) -> dict:
                 dtype, settings["gemm_n"], repeats=10)[0]  # the best of 10
     if settings["pingpong"] and max(p for s in config["sweeps"] for p in s["ranks"]) > 1:
         with console.status("measuring MPI ping-pong latency and bandwidth"):
-            try:
-                proc = subprocess.run(mpirun_command(2) + [sys.executable, "-m", "jaxpar.harness.hardware",
-                                                           "pingpong"],
-                                      capture_output=True, text=True, timeout=120, start_new_session=True)
-                lines = [l for l in proc.stdout.splitlines() if l.startswith("{")]
-                out["pingpong"] = json.loads(lines[-1]) if proc.returncode == 0 and lines else None
-            except subprocess.TimeoutExpired:
-                pass
+            out["pingpong"] = hardware.measure_pingpong()
         if out["pingpong"] is None:
             console.print("[yellow]MPI ping-pong failed; the report goes without it[/]")
     return out

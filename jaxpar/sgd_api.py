@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import math
 import numbers
-import time
 
 import numpy as np
 from mpi4py import MPI
@@ -160,9 +159,7 @@ def _prepare_jax(X, Y, params, impl, steps, lr, batch, comm, devices):
     if impl != "jax_auto":
         details["rows_per_device"] = -(-batch // ndev)  # fixed slice width, padding masked
 
-    start = time.perf_counter()
-    compiled = kernel.lower(*args).compile()
-    compile_seconds = comm.allreduce(time.perf_counter() - start, op=MPI.MAX)
+    compiled, compile_seconds = jaxenv.compile_timed(kernel, args, comm)
 
     def gather(output):
         new_params, losses = output

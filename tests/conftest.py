@@ -4,7 +4,9 @@ tests/*.py run in one ordinary pytest process; tests/test_mpi_suites.py
 launches tests/mpi under a real `mpirun -n P` for P = 1, 2, 3, 4. The files in
 tests/mpi are collected only when pytest runs with --with-mpi (pytest-mpi).
 """
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,17 @@ def pytest_ignore_collect(collection_path, config):
     if not config.getoption("--with-mpi", default=False):
         return "mpi" in collection_path.relative_to(ROOT).parts[1:2] or None
     return None
+
+
+def executable(name):
+    """An installed jaxpar executable: next to the running Python, or on PATH.
+
+    A missing one fails the test (never skips): CI must prove the install built it.
+    """
+    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+    if found is None:
+        pytest.fail(f"{name} is not installed: `pip install .` builds it with CMake")
+    return found
 
 
 def run_mpi(ranks, args, timeout=300, **kwargs):

@@ -1,19 +1,10 @@
 """The standalone C executable and the per-rank runner, launched with mpirun."""
 import json
-import shutil
 import sys
-from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, last_json_line, run_mpi
-
-
-def executable(name):
-    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
-    if found is None:
-        pytest.fail(f"{name} is not installed: `pip install .` builds it with CMake")
-    return found
+from conftest import executable, last_json_line, run_mpi
 
 
 @pytest.mark.parametrize("ranks", [1, 2, 3])

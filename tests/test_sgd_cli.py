@@ -1,29 +1,21 @@
 """The SGD workload from the command line: the jaxpar-sgd executable and
 `python -m jaxpar.run sgd`, each launched under its own mpirun."""
 import json
-import shutil
 import statistics
 import sys
-from pathlib import Path
 
 import pytest
 
-from conftest import last_json_line, run_mpi
-
-EXE = shutil.which("jaxpar-sgd", path=str(Path(sys.executable).parent)) or shutil.which("jaxpar-sgd")
-needs_exe = pytest.mark.skipif(
-    EXE is None, reason="jaxpar-sgd is not installed: `pip install .` builds it with CMake into "
-                        "the environment's bin directory")
+from conftest import executable, last_json_line, run_mpi
 
 SMALL = ["--n", 512, "--d-in", 8, "--hidden", 16, "--d-out", 2, "--batch", 30]
 RUNNER = [sys.executable, "-m", "jaxpar.run", "sgd"]
 
 
-@needs_exe
 @pytest.mark.parametrize("ranks", [1, 2, 3])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_standalone_sgd_validates(ranks, dtype):
-    result = run_mpi(ranks, [EXE, *SMALL, "--steps", 60, "--print-every", 20, "--dtype", dtype])
+    result = run_mpi(ranks, [executable("jaxpar-sgd"), *SMALL, "--steps", 60, "--print-every", 20, "--dtype", dtype])
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Solution validates" in result.stdout
     assert f"identical on all {ranks} ranks" in result.stdout
@@ -31,7 +23,6 @@ def test_standalone_sgd_validates(ranks, dtype):
     assert len(rate) == 1 and float(rate[0].split()[5]) > 0
 
 
-@needs_exe
 @pytest.mark.parametrize("args,message", [
     (["--batch", "0"], "invalid argument --batch 0"),
     (["--steps", "-2"], "invalid argument --steps -2"),
@@ -42,7 +33,7 @@ def test_standalone_sgd_validates(ranks, dtype):
     (["--frobnicate", "3"], "unknown option --frobnicate"),
 ])
 def test_standalone_sgd_rejects_bad_arguments(args, message):
-    result = run_mpi(2, [EXE, *args], timeout=60)
+    result = run_mpi(2, [executable("jaxpar-sgd"), *args], timeout=60)
     assert result.returncode == 2, result.stdout + result.stderr
     assert message in result.stderr and "usage:" in result.stderr
     assert result.stderr.count(message) == 1  # reported once, by rank 0

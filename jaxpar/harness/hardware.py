@@ -82,6 +82,20 @@ def pingpong(sizes=(8, 1 << 20, 16 << 20), repeats: int = 20) -> dict:
     return {"alpha_s": alpha, "beta_s_per_byte": beta, "bandwidth_GBps": 1e-9 / beta}
 
 
+def measure_pingpong(timeout: float = 120) -> dict | None:
+    """Run pingpong() under its own `mpirun -n 2`; None if it fails or times out."""
+    from jaxpar.harness.launch import mpirun_command
+
+    try:
+        proc = subprocess.run(mpirun_command(2) + [sys.executable, "-m", "jaxpar.harness.hardware",
+                                                   "pingpong"],
+                              capture_output=True, text=True, timeout=timeout, start_new_session=True)
+    except subprocess.TimeoutExpired:
+        return None
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    return json.loads(lines[-1]) if proc.returncode == 0 and lines else None
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m jaxpar.harness.hardware")
     sub = parser.add_subparsers(dest="what", required=True)
