@@ -1,6 +1,6 @@
 """Block layouts shared by every implementation.
 
-`block_lo` is the same formula as jaxpar_block_lo in mpi_c/common.c: n items in
+`block_lo` is the same formula as jaxpar_block_lo in jaxpar/csrc/common.c: n items in
 `parts` blocks whose sizes differ by at most one.
 """
 from __future__ import annotations

@@ -1,1 +1,0 @@
-"""The paired implementations, one package per workload and one file per programming model."""
