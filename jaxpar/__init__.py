@@ -1,18 +1,25 @@
 """jaxpar: paired C/MPI, mpi4py and stateless JAX implementations of parallel
 workloads, and the harness that compares them.
 
+    jaxpar.matmul(a, b, impl="c_mpi", algorithm="summa")
+    jaxpar.sgd(x, y, params, impl="jax", steps=100, batch=256, lr=0.1)
+
 The API is imported lazily so that `python -m jaxpar.run` can pin CPU
 affinity and thread counts before numpy, OpenBLAS or XLA start any thread.
 """
 __version__ = "0.1.0"
-__all__ = ["IMPLEMENTATIONS", "matmul", "sgd", "__version__"]
+__all__ = ["IMPLEMENTATIONS", "WORKLOADS", "matmul", "matmul_inputs", "sgd", "sgd_problem",
+           "__version__"]
 
 
 def __getattr__(name):
-    if name in ("IMPLEMENTATIONS", "matmul"):
-        from jaxpar import api
-        return getattr(api, name)
-    if name == "sgd":
-        from jaxpar.sgd_api import sgd
-        return sgd
+    if name in ("IMPLEMENTATIONS", "WORKLOADS"):
+        from jaxpar import registry
+        return getattr(registry, name)
+    if name in ("matmul", "matmul_inputs"):
+        from jaxpar.workloads import matmul
+        return getattr(matmul, name)
+    if name in ("sgd", "sgd_problem"):
+        from jaxpar.workloads import sgd
+        return getattr(sgd, name)
     raise AttributeError(f"module 'jaxpar' has no attribute {name!r}")

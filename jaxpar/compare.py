@@ -46,9 +46,12 @@ def build_parser():
                         help="finish the sweep in DIR, skipping configurations it has a record of")
     source.add_argument("--plot-only", metavar="DIR", help="re-render the report of DIR; run nothing")
     parser.add_argument("--output", metavar="DIR", help="results directory (default results/<timestamp>)")
-    parser.add_argument("--workloads", metavar="LIST", help="only these workloads' sweeps")
+    parser.add_argument("--workloads", metavar="LIST",
+                        help="only these workloads' sweeps: " + ", ".join(sweeps.WORKLOADS))
     parser.add_argument("--impls", metavar="LIST", help="implementations: " + ", ".join(sweeps.IMPLEMENTATIONS))
-    parser.add_argument("--algorithms", metavar="LIST", help="matmul algorithms: summa, allgather")
+    parser.add_argument("--algorithms", metavar="LIST", help="algorithms, applied to the workloads that have "
+                        "them: " + "; ".join(f"{w} {', '.join(spec.algorithms)}"
+                                            for w, spec in sweeps.WORKLOADS.items() if spec.algorithms))
     parser.add_argument("--launch", metavar="LIST", help="launch modes: mpirun, single-process (JAX only)")
     parser.add_argument("--ranks", metavar="LIST", help="rank counts P, e.g. 1,2")
     parser.add_argument("--dtypes", metavar="LIST", help="float64, float32")

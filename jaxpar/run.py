@@ -6,6 +6,9 @@
     mpirun -n P python -m jaxpar.run sgd --impl mpi4py --n 65536 --d-in 256 \
         --hidden 512 --d-out 16 --batch 4096 --steps 20 --lr 0.1
 
+One subcommand per workload of jaxpar/registry.py, its size and option flags
+from the workload's problem definition; nothing here is specific to one.
+
 Every rank pins itself to its core(s) before numpy or JAX load, generates the
 same seeded inputs, runs warm-up plus timed repeats (barrier first, maximum
 over ranks), gathers the result and checks it against float64 numpy. Rank 0
@@ -22,9 +25,11 @@ import traceback
 
 from mpi4py import MPI
 
-from jaxpar.harness import pinning  # imports nothing that starts threads
+from jaxpar import registry  # imports numpy only: no thread starts before pinning
+from jaxpar.harness import pinning
 
 DTYPE_NAMES = ("float32", "float64")
+SCHEMA_VERSION = 1  # of the record; docs/compare.md says what each version changed
 
 
 class RankAwareParser(argparse.ArgumentParser):
@@ -48,27 +53,27 @@ def positive_int(text):
 
 
 def build_parser():
+    """One subcommand per workload of the registry, its flags from the problem definition."""
     parser = RankAwareParser(prog="python -m jaxpar.run",
                              description="Run one configuration and print one JSON record.")
     sub = parser.add_subparsers(dest="workload", required=True, parser_class=RankAwareParser)
-    mm = sub.add_parser("matmul", help="distributed C = A B")
-    mm.add_argument("--impl", required=True, help="c_mpi, mpi4py, jax, jax_pmap or jax_auto")
-    mm.add_argument("--algorithm", default=None,
-                    help="summa or allgather (default summa; jax_auto takes none)")
-    mm.add_argument("--m", type=positive_int, required=True)
-    mm.add_argument("--k", type=positive_int, required=True)
-    mm.add_argument("--n", type=positive_int, required=True)
-    mm.add_argument("--panel", type=positive_int, default=256, help="SUMMA panel width")
-    sg = sub.add_parser("sgd", help="data-parallel SGD of a one-hidden-layer MLP")
-    sg.add_argument("--impl", required=True, help="c_mpi, mpi4py, jax, jax_pmap or jax_auto")
-    sg.add_argument("--n", type=positive_int, required=True, help="samples in the data set")
-    sg.add_argument("--d-in", type=positive_int, required=True)
-    sg.add_argument("--hidden", type=positive_int, required=True)
-    sg.add_argument("--d-out", type=positive_int, required=True)
-    sg.add_argument("--batch", type=positive_int, required=True, help="global batch size")
-    sg.add_argument("--steps", type=positive_int, required=True)
-    sg.add_argument("--lr", type=float, default=0.1, help="learning rate")
-    for p in (mm, sg):
+    for workload in registry.WORKLOADS:
+        problem = registry.problem(workload)
+        impls = registry.implementations(workload)
+        p = sub.add_parser(workload, help=(problem.__doc__ or workload).strip().splitlines()[0])
+        p.add_argument("--impl", required=True, type=choice("implementation", impls), metavar="IMPL",
+                       help="one of: " + ", ".join(impls))
+        if problem.algorithms:
+            p.add_argument("--algorithm", default=None,
+                           help=f"one of: {', '.join(problem.algorithms)} (default "
+                                f"{problem.algorithms[0]}; an implementation that chooses its own "
+                                "partitioning takes none)")
+        for key, help_text in problem.sizes.items():
+            p.add_argument("--" + key.replace("_", "-"), dest=key, type=positive_int, required=True,
+                           help=help_text)
+        for key, option in problem.options.items():
+            p.add_argument("--" + key.replace("_", "-"), dest=key, default=option.default,
+                           type=positive_int if option.kind is int else float, help=option.help)
         p.add_argument("--dtype", choices=DTYPE_NAMES, default="float64")
         p.add_argument("--repeats", type=positive_int, default=5)
         p.add_argument("--warmup", type=int, default=1)
@@ -84,131 +89,98 @@ def build_parser():
     return parser
 
 
-def run_matmul(args, comm, pin_record):
-    import numpy as np
+def choice(kind, choices):
+    def check(text):
+        if text not in choices:
+            raise argparse.ArgumentTypeError(f"unknown {kind} {text!r}; choose one of: {', '.join(choices)}")
+        return text
+    return check
 
-    from jaxpar.api import prepare_matmul
-    from jaxpar.harness.check import TOLERANCE, matmul_reference, max_relative_error
-    from jaxpar.harness.data import matmul_inputs
+
+def run_configuration(args, comm, pin_record):
+    """Generate the inputs, prepare, time, gather, check: the record of one configuration."""
+    from jaxpar import api
     from jaxpar.harness.stats import summarize
     from jaxpar.harness.timing import time_repeats
 
-    a, b = matmul_inputs(args.m, args.k, args.n, args.dtype, args.seed)
-    prepared = prepare_matmul(a, b, impl=args.impl, algorithm=args.algorithm, comm=comm,
-                              devices=args.devices, panel=args.panel)
+    problem = registry.problem(args.workload)
+    entry = registry.entry(args.workload, args.impl)
+    sizes = {key: getattr(args, key) for key in problem.sizes}
+    options = {key: getattr(args, key) for key in problem.options}
+    algorithm = registry.resolve_algorithm(entry, getattr(args, "algorithm", None))
+    inputs = problem.inputs(sizes, args.dtype, args.seed)
+    arguments = problem.arguments(sizes, options)
+    prepared = api.prepare(args.workload, args.impl, *inputs, algorithm=algorithm, comm=comm,
+                           devices=args.devices, **arguments)
     times, output = time_repeats(prepared.run, comm, args.repeats, args.warmup)
-    c = prepared.gather(output)
-    error = max_relative_error(c, matmul_reference(a, b)) if comm.rank == 0 else None
-    error = comm.bcast(error, root=0)
-    summary = summarize(times)
-    flops = 2.0 * args.m * args.k * args.n
+    result = prepared.gather(output)
+    check = problem.check(inputs, arguments, result, args.dtype) if comm.rank == 0 else None
+    check = comm.bcast(check, root=0)
+    summary = summarize([t / problem.time_divisor(sizes) for t in times])
     return {
-        "workload": "matmul",
+        "schema_version": SCHEMA_VERSION,
+        "workload": args.workload,
         "impl": args.impl,
-        "algorithm": args.algorithm if args.algorithm else (None if args.impl == "jax_auto" else "summa"),
+        "algorithm": algorithm,
         "ranks": prepared.ranks,
         "grid": list(prepared.grid) if prepared.grid else None,
         "launch": prepared.launch,
         "processes": comm.size,
         "dtype": args.dtype,
-        "sizes": {"m": args.m, "k": args.k, "n": args.n},
-        "panel": prepared.details.get("panel", args.panel) if args.algorithm != "allgather" else None,
+        "sizes": sizes,
         "repeats": args.repeats,
         "warmup": args.warmup,
         "seed": args.seed,
         "times_s": times,
-        "time_s": summary,
+        problem.time_field: summary,
         "compile_s": prepared.compile_seconds,
-        "flops": flops,
-        "gflops": flops / summary["median"] / 1e9,
-        "gflops_best": flops / summary["min"] / 1e9,
-        "max_rel_error": error,
-        "tolerance": TOLERANCE[args.dtype],
-        "verified": bool(np.isfinite(error) and error <= TOLERANCE[args.dtype]),
+        **problem.record(sizes, options, args.dtype, summary, result, algorithm, prepared.details),
+        **check,
         "details": prepared.details,
         "pinning": pin_record,
     }
 
 
-def run_sgd(args, comm, pin_record):
-    import numpy as np
-
-    from jaxpar.harness.check import SGD_TOLERANCE, max_relative_error, sgd_reference
-    from jaxpar.harness.data import sgd_problem
-    from jaxpar.harness.stats import summarize
-    from jaxpar.harness.timing import time_repeats
-    from jaxpar.sgd_api import prepare_sgd
-
-    x, y, params = sgd_problem(args.n, args.d_in, args.hidden, args.d_out, args.dtype, args.seed)
-    prepared = prepare_sgd(x, y, params, impl=args.impl, steps=args.steps, lr=args.lr,
-                           batch=args.batch, comm=comm, devices=args.devices)
-    times, output = time_repeats(prepared.run, comm, args.repeats, args.warmup)
-    new_params, losses = prepared.gather(output)
-    errors = None
-    if comm.rank == 0:
-        ref_params, ref_losses = sgd_reference(x, y, params, args.steps, args.lr, args.batch)
-        errors = (max(max_relative_error(new_params[k], ref_params[k]) for k in ref_params),
-                  max_relative_error(losses, ref_losses))
-    param_error, loss_error = comm.bcast(errors, root=0)
-    per_step = summarize([t / args.steps for t in times])
-    tolerance = SGD_TOLERANCE[args.dtype]
-    b, d_in, h, d_out = args.batch, args.d_in, args.hidden, args.d_out
-    flops = 4.0 * b * d_in * h + 6.0 * b * h * d_out  # the gemms: 2 forward, 3 backward
-    return {
-        "workload": "sgd",
-        "impl": args.impl,
-        "ranks": prepared.ranks,
-        "launch": prepared.launch,
-        "processes": comm.size,
-        "dtype": args.dtype,
-        "sizes": {"n": args.n, "d_in": d_in, "hidden": h, "d_out": d_out,
-                  "batch": b, "steps": args.steps},
-        "lr": args.lr,
-        "repeats": args.repeats,
-        "warmup": args.warmup,
-        "seed": args.seed,
-        "times_s": times,
-        "time_per_step_s": per_step,
-        "samples_per_s": b / per_step["median"],
-        "samples_per_s_best": b / per_step["min"],
-        "compile_s": prepared.compile_seconds,
-        "flops_per_step": flops,
-        "gflops": flops / per_step["median"] / 1e9,
-        "allreduce_bytes": (d_in * h + h + h * d_out + d_out + 1) * np.dtype(args.dtype).itemsize,
-        "final_loss": float(losses[-1]),
-        "losses": [float(v) for v in losses],
-        "max_rel_error_params": param_error,
-        "max_rel_error_losses": loss_error,
-        "tolerance": tolerance,
-        "verified": bool(np.isfinite(param_error) and np.isfinite(loss_error)
-                         and param_error <= tolerance and loss_error <= tolerance),
-        "details": prepared.details,
-        "pinning": pin_record,
-    }
+def pinning_flags(argv):
+    """(single-process JAX devices or None, cores per rank, pin?) read from argv before numpy
+    loads: the full parser imports the problem definitions, and numpy with them, and
+    OpenBLAS starts its threads at import. Values the full parser will reject pin nothing
+    special: it then exits 2 on every rank."""
+    pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False)  # --n is not --no-pin
+    pre.add_argument("--impl")
+    pre.add_argument("--devices")
+    pre.add_argument("--cores-per-rank", default="1")
+    pre.add_argument("--no-pin", action="store_true")
+    flags, _ = pre.parse_known_args(argv)
+    workload = argv[0] if argv else None
+    as_int = lambda text, default: int(text) if text and text.isdigit() and int(text) > 0 else default
+    is_jax = any(e.workload == workload and e.impl == flags.impl and e.runtime == registry.JAX_RUNTIME
+                 for e in registry.ENTRIES)
+    devices = as_int(flags.devices, None) if is_jax and MPI.COMM_WORLD.size == 1 else None
+    return devices, as_int(flags.cores_per_rank, 1), not flags.no_pin
 
 
 def main(argv=None):
     comm = MPI.COMM_WORLD
-    args = build_parser().parse_args(argv)
-    single_process_jax = comm.size == 1 and args.impl.startswith("jax")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    single_process_devices, cores_per_rank, pin = pinning_flags(argv)
     pin_record = {"pinned": False}
-    if not args.no_pin:
+    if pin:
         local_rank = comm.Split_type(MPI.COMM_TYPE_SHARED).rank
-        per_rank = pinning.pin(local_rank, args.cores_per_rank,
-                               args.devices if single_process_jax and args.devices else None)
+        per_rank = pinning.pin(local_rank, cores_per_rank, single_process_devices)
         pin_record = {"pinned": True, "per_rank": comm.gather(per_rank, root=0)}
+    args = build_parser().parse_args(argv)
+    jax_runtime = registry.entry(args.workload, args.impl).runtime == registry.JAX_RUNTIME
     inject_fault(args.impl, comm, args.devices)
-    if single_process_jax and args.devices:
+    if comm.size == 1 and jax_runtime and args.devices:
         import jax  # before any JAX backend starts: one CPU device per requested device
         jax.config.update("jax_num_cpu_devices", args.devices)
-    if comm.size > 1 and args.devices is not None and args.impl.startswith("jax"):
-        if args.devices != comm.size:
-            fail(comm, f"--devices {args.devices} under mpirun -n {comm.size}: each process "
-                       "contributes one device; leave --devices out", 2)
+    if comm.size > 1 and args.devices is not None and jax_runtime and args.devices != comm.size:
+        fail(comm, f"--devices {args.devices} under mpirun -n {comm.size}: each process "
+                   "contributes one device; leave --devices out", 2)
 
     try:
-        run = {"matmul": run_matmul, "sgd": run_sgd}[args.workload]
-        record = run(args, comm, pin_record)
+        record = run_configuration(args, comm, pin_record)
     except ValueError as exc:  # bad input: raised identically on every rank
         fail(comm, str(exc), 2)
     except Exception:

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from jaxpar import registry
 from jaxpar.harness import codesize
-from jaxpar.harness.sweep import IMPLEMENTATIONS, WORKLOADS
+from jaxpar.harness.sweep import WORKLOADS
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "codesize"
@@ -39,39 +40,39 @@ def test_count_files_sums_and_takes_the_largest_complexity():
 
 
 def test_mapping_covers_every_workload_and_implementation_with_implementation_files_only():
-    assert set(codesize.FILES) == {(w, i) for w in WORKLOADS for i in IMPLEMENTATIONS}
-    for (workload, impl), paths in codesize.FILES.items():
+    counted = {(e.workload, e.impl): codesize.files(e.workload, e.impl) for e in registry.ENTRIES}
+    assert set(counted) == {(w, i) for w in WORKLOADS for i in registry.implementations(w)}
+    for (workload, impl), paths in counted.items():
         for path in paths:
             assert (ROOT / path).is_file(), path
-            assert not path.startswith("jaxpar/harness/") and Path(path).name not in (
-                "api.py", "sgd_api.py", "c_mpi.py", "run.py", "compare.py")
-            assert not path.endswith("_main.c")
+            assert not path.startswith(("jaxpar/harness/", "jaxpar/core/")) and Path(path).name not in (
+                "api.py", "problem.py", "registry.py", "run.py", "compare.py", "main.c")
         if impl == "c_mpi":
-            assert paths == [f"mpi_c/{workload}.c", "mpi_c/common.c"]
+            assert paths == [f"jaxpar/workloads/{workload}/c_mpi.c"] + codesize.C_HELPERS
         else:
-            assert len(paths) == 1 and paths[0].startswith(f"jaxpar/impl/{workload}/")
+            assert paths == [f"jaxpar/workloads/{workload}/{impl}.py"]
     # each Python implementation file is counted for exactly one (workload, impl)
-    python_files = [p for paths in codesize.FILES.values() for p in paths if p.endswith(".py")]
+    python_files = [p for paths in counted.values() for p in paths if p.endswith(".py")]
     assert len(python_files) == len(set(python_files))
 
 
 def test_table_of_the_repository():
     rows = codesize.table(["matmul"])
-    assert [r["impl"] for r in rows] == list(IMPLEMENTATIONS)
+    assert [r["impl"] for r in rows] == list(registry.implementations("matmul"))
     by_impl = {r["impl"]: r for r in rows}
     for row in rows:
         assert row["workload"] == "matmul" and "error" not in row
         assert row["sloc"] > 0 and row["tokens"] > 0 and row["functions"] >= 1
         assert row["ccn_max"] <= row["ccn_total"]
-    # the C implementation counts its two files
-    assert by_impl["c_mpi"]["files"] == 2
+    # the C implementation counts its kernel and the shared C helpers
+    assert by_impl["c_mpi"]["files"] == 1 + len(codesize.C_HELPERS)
     assert by_impl["c_mpi"]["sloc"] == sum(codesize.count_file(ROOT / p)["sloc"]
-                                           for p in codesize.FILES[("matmul", "c_mpi")])
+                                           for p in codesize.files("matmul", "c_mpi"))
 
 
 def test_missing_sources_give_an_error_row(tmp_path):
     rows = codesize.table(["sgd"], root=tmp_path)
-    assert len(rows) == len(IMPLEMENTATIONS)
+    assert len(rows) == len(registry.implementations("sgd"))
     assert all("not found" in r["error"] and "sloc" not in r for r in rows)
 
 

@@ -1,14 +1,21 @@
-"""JAX runtime plumbing shared by the jax, jax_pmap and jax_auto implementations.
+"""JAX runtime plumbing shared by the JAX implementations.
 
 Two launch modes:
   single-process: one process, P CPU (or GPU) devices;
   mpirun:         P processes, one device each, joined by
                   jax.distributed.initialize(cluster_detection_method="mpi4py").
-The global numpy arrays are padded with zeros up to a multiple of the mesh
-shape (zero rows/columns change no entry of the product) and placed on the
-mesh; the result is gathered back and cropped. None of this is timed.
+
+Precision is scoped, not set process-wide: `precision()` turns on
+jax_enable_x64 (float64 inputs stay float64) and
+jax_default_matmul_precision="highest" (no TF32/bf16 passes on accelerators)
+only around jaxpar's own placement, compilation, runs and gathers, so that a
+caller's JAX configuration is left as it was. jaxpar.api applies it.
 """
 from __future__ import annotations
+
+import contextlib
+import dataclasses
+import time
 
 import numpy as np
 from mpi4py import MPI
@@ -21,10 +28,6 @@ def ensure_runtime(comm=MPI.COMM_WORLD):
     global _distributed
     import jax
 
-    # float64 inputs must stay float64, and float32 products must not drop to
-    # TF32/bf16 passes on accelerators: both sides compute in the stated dtype.
-    jax.config.update("jax_enable_x64", True)
-    jax.config.update("jax_default_matmul_precision", "highest")
     if comm.size > 1 and not _distributed:
         if comm is not MPI.COMM_WORLD and comm.size != MPI.COMM_WORLD.size:
             raise ValueError("multi-process JAX spans MPI.COMM_WORLD; it cannot run on a sub-communicator")
@@ -33,13 +36,35 @@ def ensure_runtime(comm=MPI.COMM_WORLD):
     return jax
 
 
+@contextlib.contextmanager
+def precision():
+    """float64 kept as float64 and full-precision dots, for the duration of the block."""
+    import jax
+
+    with jax.enable_x64(True), jax.default_matmul_precision("highest"):
+        yield
+
+
+def scoped(prepared):
+    """The PreparedRun with its run() and gather() inside precision()."""
+    def run():
+        with precision():
+            return prepared.run()
+
+    def gather(output):
+        with precision():
+            return prepared.gather(output)
+
+    return dataclasses.replace(prepared, run=run, gather=gather)
+
+
 def launch_mode() -> str:
     return "mpirun" if _distributed else "single-process"
 
 
-def select_devices(devices):
+def select_devices(devices, comm=MPI.COMM_WORLD):
     """`devices`: None (all JAX sees), an int P (the first P), or a list of jax devices."""
-    jax = ensure_runtime()
+    jax = ensure_runtime(comm)
     available = jax.devices()
     if devices is None:
         return available
@@ -54,33 +79,19 @@ def select_devices(devices):
     return list(devices)
 
 
-def put(x: np.ndarray, mesh, spec, padded_shape):
-    """Place the global array x, zero-padded to padded_shape, on mesh with PartitionSpec spec."""
-    import jax
-    from jax.sharding import NamedSharding
-
-    if tuple(padded_shape) != x.shape:
-        x = np.pad(x, [(0, p - s) for s, p in zip(x.shape, padded_shape)])
-    return jax.make_array_from_callback(x.shape, NamedSharding(mesh, spec), lambda index: x[index])
-
-
 def compile_timed(kernel, args, comm):
     """Ahead-of-time compile kernel for args; return (compiled, seconds, maximum over ranks).
 
     Compiling here keeps JIT time out of every timed repeat and reports it apart.
     """
-    import time
-
     start = time.perf_counter()
     compiled = kernel.lower(*args).compile()
     return compiled, comm.allreduce(time.perf_counter() - start, op=MPI.MAX)
 
 
-def fetch(array, shape) -> np.ndarray:
-    """The global value of a (possibly multi-process) jax.Array, cropped to shape."""
+def fetch(array) -> np.ndarray:
+    """The global value of a (possibly multi-process) jax.Array, on every process."""
     if array.is_fully_addressable:
-        full = np.asarray(array)
-    else:
-        from jax.experimental import multihost_utils
-        full = np.asarray(multihost_utils.process_allgather(array, tiled=True))
-    return full[tuple(slice(0, s) for s in shape)]
+        return np.asarray(array)
+    from jax.experimental import multihost_utils
+    return np.asarray(multihost_utils.process_allgather(array, tiled=True))

@@ -1,4 +1,4 @@
-"""Block layouts shared by every implementation.
+"""Block layouts shared by every implementation, and the gather of the blocks.
 
 `block_lo` is the same formula as jaxpar_block_lo in jaxpar/csrc/common.c: n items in
 `parts` blocks whose sizes differ by at most one.
@@ -30,3 +30,14 @@ def process_grid(ranks: int) -> tuple[int, int]:
 
 def round_up(n: int, multiple: int) -> int:
     return -(-n // multiple) * multiple
+
+
+def gather_blocks(comm, block, slices, shape, dtype):
+    """The global array of `shape` on every rank from each rank's `block`, which
+    belongs at slices[rank] (not timed: the API returns global results)."""
+    import numpy as np
+
+    out = np.empty(shape, dtype)
+    for where, part in zip(slices, comm.allgather(block)):
+        out[where] = part
+    return out

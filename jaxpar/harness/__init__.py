@@ -1,4 +1,6 @@
-"""Shared plumbing of the suite: data, block layout, checks, timing, records.
+"""The harness: what runs, times and reports configurations, above the API.
 
-Nothing here is counted as part of any implementation's code size.
+run.py's plumbing (pinning, timing, records), the launcher, the sweep, the
+results files, statistics, hardware limits, code size and the report. No
+implementation imports it; nothing here is counted as code size.
 """

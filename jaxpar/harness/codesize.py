@@ -1,12 +1,24 @@
 """Code size of each implementation: SLOC (pygount), cyclomatic complexity and
-tokens (lizard), counted on exactly the files that implement a workload in a
-programming model, and nothing of the harness.
+tokens (lizard), counted on exactly what a user of that programming model
+writes to get the job done, and nothing of the shared plumbing.
 
     python -m jaxpar.harness.codesize          # the table, as JSON
 
-What is not counted, for any model: the public API and data placement
-(jaxpar/api.py, jaxpar/sgd_api.py), the cffi binding of the C library
-(jaxpar/c_mpi.py), the standalone C drivers (mpi_c/*_main.c) and the harness.
+The counted files follow from the layout rule of jaxpar/registry.py, not from
+a hand-kept table. For implementation IMPL of workload W:
+
+* a C implementation (W/IMPL.c exists) counts W/IMPL.c and the shared C
+  helpers it includes, jaxpar/csrc/real.h and jaxpar/csrc/common.c (typed BLAS
+  calls, the block partition);
+* any other counts W/IMPL.py: the kernel and the distribution it needs (for
+  JAX, the mesh, the zero-padding and the placement on devices; for mpi4py,
+  the block slicing).
+
+Not counted for any model: the Python binding of a C implementation
+(W/IMPL.py beside W/IMPL.c: cffi, which a C user does not write), the
+standalone C drivers (W/main.c), the problem definitions, jaxpar/core (block
+formula, gather of results, the JAX runtime, the C library loader), the API
+and the harness.
 """
 from __future__ import annotations
 
@@ -14,27 +26,26 @@ import argparse
 import json
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from jaxpar import registry
 
-# (workload, implementation) -> the files that implement it, relative to the repository root.
-# The C implementations include mpi_c/common.c: the gemm and MPI-type helpers they call
-# (the whole file is counted, including a small version helper they do not use).
-FILES = {
-    ("matmul", "c_mpi"): ["mpi_c/matmul.c", "mpi_c/common.c"],
-    ("matmul", "mpi4py"): ["jaxpar/impl/matmul/numpy_mpi4py.py"],
-    ("matmul", "jax"): ["jaxpar/impl/matmul/jax_shard_map.py"],
-    ("matmul", "jax_pmap"): ["jaxpar/impl/matmul/jax_pmap.py"],
-    ("matmul", "jax_auto"): ["jaxpar/impl/matmul/jax_auto.py"],
-    ("sgd", "c_mpi"): ["mpi_c/sgd.c", "mpi_c/common.c"],
-    ("sgd", "mpi4py"): ["jaxpar/impl/sgd/numpy_mpi4py.py"],
-    ("sgd", "jax"): ["jaxpar/impl/sgd/jax_shard_map.py"],
-    ("sgd", "jax_pmap"): ["jaxpar/impl/sgd/jax_pmap.py"],
-    ("sgd", "jax_auto"): ["jaxpar/impl/sgd/jax_auto.py"],
-}
-NOTE = ("Counted files only: c_mpi is mpi_c/<workload>.c plus mpi_c/common.c (the shared gemm and "
-        "MPI-type helpers it calls); the Python models are the one file in "
-        "jaxpar/impl/<workload>/. Not counted for any model: jaxpar/api.py and jaxpar/sgd_api.py "
-        "(data placement), jaxpar/c_mpi.py (cffi binding), mpi_c/*_main.c and the harness.")
+ROOT = Path(__file__).resolve().parents[2]
+WORKLOADS_DIR = "jaxpar/workloads"
+C_HELPERS = ["jaxpar/csrc/real.h", "jaxpar/csrc/common.c"]
+NOTE = ("Counted, by the layout rule: for a C implementation, jaxpar/workloads/<workload>/<impl>.c "
+        "plus the shared C helpers it includes (" + ", ".join(C_HELPERS) + ": typed BLAS calls, the "
+        "block partition); for every other, jaxpar/workloads/<workload>/<impl>.py, with the mesh, "
+        "padding and placement (JAX) or block slicing (mpi4py) it needs. Not counted for any model: "
+        "the cffi binding of a C kernel, the C drivers (main.c), the problem definitions, "
+        "jaxpar/core (block formula, result gather, JAX runtime, C loader), the API and the harness.")
+
+
+def files(workload: str, impl: str, root=ROOT) -> list[str]:
+    """The files counted for one implementation, relative to the repository root."""
+    base = f"{WORKLOADS_DIR}/{workload}/{impl}"
+    if (Path(root) / f"{base}.c").is_file():
+        return [f"{base}.c"] + C_HELPERS
+    return [f"{base}.py"]
+
 
 METRICS = ("files", "sloc", "comment_lines", "blank_lines", "functions", "ccn_total", "ccn_max",
            "tokens")
@@ -75,15 +86,17 @@ def table(workloads=None, root=ROOT) -> list[dict]:
     carries "error" instead of metrics.
     """
     rows = []
-    for (workload, impl), files in FILES.items():
+    for entry in registry.ENTRIES:
+        workload, impl = entry.workload, entry.impl
         if workload not in (workloads or [workload]):
             continue
-        row = {"workload": workload, "impl": impl, "paths": files}
-        missing = [f for f in files if not (Path(root) / f).is_file()]
+        counted = files(workload, impl, root)
+        row = {"workload": workload, "impl": impl, "paths": counted}
+        missing = [f for f in counted if not (Path(root) / f).is_file()]
         if missing:
             row["error"] = f"not found under {root}: {', '.join(missing)}"
         else:
-            row.update(count_files(Path(root) / f for f in files))
+            row.update(count_files(Path(root) / f for f in counted))
         rows.append(row)
     return rows
 

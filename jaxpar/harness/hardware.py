@@ -117,29 +117,3 @@ def main(argv=None):
 
 if __name__ == "__main__":
     main()
-
-
-def bcast_seconds(nbytes: float, ranks: int, alpha: float, beta: float) -> float:
-    """Binomial-tree broadcast: ceil(log2 p) rounds of one message each."""
-    return math.ceil(math.log2(ranks)) * (alpha + nbytes * beta) if ranks > 1 else 0.0
-
-
-def allgather_seconds(total_bytes: float, ranks: int, alpha: float, beta: float) -> float:
-    """Ring all-gather: p - 1 steps, each rank receiving (p - 1)/p of the data."""
-    return (ranks - 1) * alpha + (ranks - 1) / ranks * total_bytes * beta if ranks > 1 else 0.0
-
-
-def allreduce_seconds(nbytes: float, ranks: int, alpha: float, beta: float) -> float:
-    """Ring all-reduce (reduce-scatter + all-gather): 2(p - 1) steps, 2(p - 1)/p of the data."""
-    return 2 * (ranks - 1) * alpha + 2 * (ranks - 1) / ranks * nbytes * beta if ranks > 1 else 0.0
-
-
-def matmul_comm_seconds(algorithm: str, m: int, k: int, n: int, grid, panel: int, elem: int,
-                        alpha: float, beta: float) -> float:
-    """Alpha-beta communication time of one distributed matmul (critical path)."""
-    pr, pc = grid
-    if algorithm == "allgather":
-        return allgather_seconds(k * n * elem, pr * pc, alpha, beta)
-    panels = math.ceil(k / panel)
-    a_panel, b_panel = math.ceil(m / pr) * panel * elem, panel * math.ceil(n / pc) * elem
-    return panels * (bcast_seconds(a_panel, pc, alpha, beta) + bcast_seconds(b_panel, pr, alpha, beta))

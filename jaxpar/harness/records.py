@@ -39,8 +39,8 @@ def _git_commit():
 
 def _c_blas():
     try:
-        from jaxpar import c_mpi
-        return c_mpi.blas_info()
+        from jaxpar.core import clib
+        return clib.blas_info()
     except Exception as exc:  # the C library may be missing or built against another MPI
         return f"unavailable ({type(exc).__name__})"
 

@@ -18,13 +18,17 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import MaxNLocator, NullFormatter, NullLocator  # noqa: E402
 
+from jaxpar import registry  # noqa: E402
 from jaxpar.harness import codesize, results, stats  # noqa: E402
 from jaxpar.harness.sweep import IMPLEMENTATIONS, WORKLOADS, size_label  # noqa: E402
 
-COLORS = dict(zip(IMPLEMENTATIONS, ("C0", "C1", "C2", "C3", "C4")))
+# Series styles, assigned in registry order: a new implementation, algorithm or workload
+# gets the next colour or marker.
+COLORS = {impl: f"C{i % 10}" for i, impl in enumerate(IMPLEMENTATIONS)}
 LINESTYLES = {"mpirun": "-", "single-process": "--"}
-MARKERS = {"summa": "o", "allgather": "s", None: "^"}
-WORKLOAD_MARKERS = {"matmul": "o", "sgd": "D"}
+_ALGORITHMS = list(dict.fromkeys(a for e in registry.ENTRIES for a in e.algorithms))
+MARKERS = {**{a: "os<>pP*h"[i % 8] for i, a in enumerate(_ALGORITHMS)}, None: "^"}
+WORKLOAD_MARKERS = {w: "oDsv"[i % 4] for i, w in enumerate(registry.WORKLOADS)}
 
 
 @dataclass
@@ -72,13 +76,16 @@ def scaling_table(sweep, rows) -> Table:
     table = Table(
         f"{sweep['name']}: {sweep['workload']}, {sweep['scaling']} scaling",
         ["impl", "alg.", "launch", "P", "dtype", "size", f"median/{spec.time_unit}", "min",
-         "IQR", "GFLOP/s", "speedup", "eff.", "% HW"],
+         "IQR", "GFLOP/s", "speedup", "eff.", "% HW", "α-β ideal", "ideal/median"],
         note=("Speedup and efficiency against the same implementation at P = 1; "
               + ("strong scaling: fixed global size, speedup T(1)/T(P), efficiency T(1)/(P T(P))."
                  if sweep["scaling"] == "strong" else
                  f"weak scaling: size per rank fixed ({spec.weak_key} grows with P), "
                  "speedup P T(1)/T(P), efficiency T(1)/T(P).")
-              + " HW limit: P x single-core GEMM rate."))
+              + " HW limit: P x single-core GEMM rate. α-β ideal: the FLOPs at P x the single-core "
+              "GEMM rate plus the algorithm's communication in an alpha-beta model with the "
+              "measured MPI ping-pong (— without one); ideal/median near 1 is as fast as the "
+              "model allows."))
     order = {impl: i for i, impl in enumerate(IMPLEMENTATIONS)}
     for r in sorted(rows, key=lambda r: (r["dtype"], json.dumps(r["problem"][3]), order[r["impl"]],
                                          str(r["algorithm"]), r["ranks"], r["launch"])):
@@ -87,7 +94,8 @@ def scaling_table(sweep, rows) -> Table:
                            size_label(r["workload"], r["sizes"]), fmt_time(t["median"]),
                            fmt_time(t["min"]), fmt_time(t["iqr"]), fmt(r["gflops"], ".2f"),
                            fmt(r["speedup"], ".2f"), fmt_pct(r["efficiency"]),
-                           fmt_pct(r["hw_efficiency"])])
+                           fmt_pct(r["hw_efficiency"]), fmt_time(r["model_time"]),
+                           fmt(r["of_model"], ".2f")])
     return table
 
 
@@ -154,8 +162,8 @@ def _save(fig, outdir, stem) -> str:
 
 def _panels(rows):
     """Rows grouped into panels, one per problem they scale (dtype and size, or size per
-    rank) and, where they use several algorithms, per algorithm (jax_auto, which has
-    none, in each): key (dtype, size, algorithm or "")."""
+    rank) and, where they use several algorithms, per algorithm (an implementation
+    that takes none, such as jax_auto, in each): key (dtype, size, algorithm or "")."""
     algorithms = sorted({r["algorithm"] for r in rows} - {None})
     split = algorithms if len(algorithms) > 1 else [None]
     panels = {}
@@ -203,7 +211,7 @@ def _series(rows):
 
 def _panel_title(sweep, key, rows):
     r, algorithm = rows[0], key[2]
-    prefix = f"{algorithm} (and jax_auto), " if algorithm else ""
+    prefix = f"{algorithm} (and those without one), " if algorithm else ""
     if sweep["scaling"] == "strong":
         return f"{prefix}{size_label(r['workload'], r['sizes'])} {r['dtype']}"
     per_rank = dict(r["problem"][3])
@@ -316,14 +324,17 @@ def plot_gflops_vs_size(workload, records, core_gflops, outdir) -> str | None:
     return _save(fig, outdir, f"{workload}_gflops_vs_size")
 
 
-def plot_losses(records, outdir) -> tuple[str | None, list]:
-    """SGD loss curves of every verified run, overlaid per problem; returns (stem, notes)."""
-    ok = [r for r in records if r.get("status") == "ok" and r["workload"] == "sgd" and r.get("losses")]
+def plot_curves(workload, records, outdir) -> tuple[str | None, list]:
+    """The per-step curves of every verified run of a workload whose problem has one (SGD:
+    the losses), overlaid per problem; returns (stem, notes)."""
+    problem = registry.problem(workload)
+    curve = problem.curve
+    ok = [r for r in records if r.get("status") == "ok" and r["workload"] == workload and r.get(curve.field)]
     if not ok:
         return None, []
     problems = {}
     for r in ok:
-        key = json.dumps([r["sizes"], r.get("lr"), r.get("seed"), r["dtype"]], sort_keys=True)
+        key = json.dumps([r["sizes"], r.get("options"), r.get("seed"), r["dtype"]], sort_keys=True)
         problems.setdefault(key, []).append(r)
     chosen = sorted(problems.values(), key=len, reverse=True)[:4]
     fig, axes = plt.subplots(1, len(chosen), figsize=(5.5 * len(chosen), 4.4), squeeze=False,
@@ -332,26 +343,27 @@ def plot_losses(records, outdir) -> tuple[str | None, list]:
     order = {impl: i for i, impl in enumerate(IMPLEMENTATIONS)}
     for ax, group in zip(axes[0], chosen):
         group.sort(key=lambda r: (order[r["impl"]], r["launch"], r["ranks"]))
-        markevery = max(1, len(group[0]["losses"]) // 10)
+        markevery = max(1, len(group[0][curve.field]) // 10)
         for i, r in enumerate(group):
-            ax.plot(range(1, len(r["losses"]) + 1), r["losses"], color=COLORS[r["impl"]],
+            values = r[curve.field]
+            ax.plot(range(1, len(values) + 1), values, color=COLORS[r["impl"]],
                     linestyle=LINESTYLES[r["launch"]], marker="ox+^v<>sd"[i % 9],
                     markevery=(i % markevery, markevery), fillstyle="none", alpha=0.8,
                     label=f"{r['impl']} ({r['launch']}) P={r['ranks']}")
-        first = group[0]["losses"]
-        spread = max(abs(a - b) / max(abs(b), 1e-300) for r in group for a, b in zip(r["losses"], first))
-        title = f"{size_label('sgd', group[0]['sizes'])} {group[0]['dtype']}"
+        first = group[0][curve.field]
+        spread = max(abs(a - b) / max(abs(b), 1e-300) for r in group for a, b in zip(r[curve.field], first))
+        title = f"{problem.size_label(group[0]['sizes'])} {group[0]['dtype']}"
         notes.append(f"{title}: {len(group)} runs; largest relative difference between curves "
                      f"{spread:.2g}")
         ax.set_title(title, fontsize=9)
-        ax.set_xlabel("step")
+        ax.set_xlabel(curve.xlabel)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_ylabel("batch loss")
+        ax.set_ylabel(curve.ylabel)
         ax.set_yscale("log")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
-    fig.suptitle("SGD: loss curves of every implementation, overlaid")
-    return _save(fig, outdir, "sgd_loss"), notes
+    fig.suptitle(f"{curve.title} of every implementation, overlaid")
+    return _save(fig, outdir, f"{workload}_{curve.stem}"), notes
 
 
 def plot_codesize(rows, outdir) -> str | None:
@@ -448,7 +460,7 @@ def render(outdir) -> Report:
     md += [markdown_table(failures), ""] if failures.rows else ["None: every recorded configuration passed its check.", ""]
 
     for sweep in sweeps:
-        rows = stats.scaling_rows(records, sweep, core)
+        rows = stats.scaling_rows(records, sweep, core, meta["hardware"].get("pingpong"))
         table = scaling_table(sweep, rows)
         tables.append(table)
         md += [f"## Sweep {sweep['name']} ({sweep['workload']}, {sweep['scaling']} scaling)", "",
@@ -472,17 +484,20 @@ def render(outdir) -> Report:
                    f"{workload}: GFLOP/s of every verified run against its FLOP count, one panel per P; "
                    f"dotted: the hardware limit ([SVG]({stem}.svg)).", ""]
 
-    if "sgd" in workloads:
-        stem, notes = plot_losses(records, outdir)
-        md += ["## SGD loss curves", ""]
+    for workload in workloads:
+        curve = registry.problem(workload).curve
+        if curve is None:
+            continue
+        stem, notes = plot_curves(workload, records, outdir)
+        md += [f"## {curve.title}", ""]
         if stem:
             plots.append(stem)
-            md += [f"![SGD loss curves]({stem}.png)", "",
-                   f"Loss per step of every verified SGD run, overlaid ([SVG]({stem}.svg)). "
-                   "Every implementation starts from the same parameters and takes the same batches, "
-                   "so the curves should coincide.", ""] + [f"- {n}" for n in notes] + [""]
+            md += [f"![{curve.title}]({stem}.png)", "",
+                   f"{curve.ylabel.capitalize()} per {curve.xlabel} of every verified {workload} run, "
+                   f"overlaid ([SVG]({stem}.svg)). Every implementation starts from the same inputs "
+                   "and does the same work, so the curves should coincide.", ""] + [f"- {n}" for n in notes] + [""]
         else:
-            md += ["No verified SGD run.", ""]
+            md += [f"No verified {workload} run.", ""]
 
     # counted when the sweep started, so that a later rendering reports the code that ran
     rows = codesize_rows(records, meta.get("codesize") or codesize.table(workloads), core)

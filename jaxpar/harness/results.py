@@ -13,6 +13,7 @@ import json
 import os
 from pathlib import Path
 
+from jaxpar import registry
 from jaxpar.harness.sweep import WORKLOADS
 
 
@@ -63,9 +64,11 @@ def time_summary(record: dict) -> dict | None:
 
 
 def max_error(record: dict):
-    if "max_rel_error" in record:
-        return record["max_rel_error"]
-    errors = [record[k] for k in ("max_rel_error_params", "max_rel_error_losses") if record.get(k) is not None]
+    """The largest of the record's error fields (its problem definition names them)."""
+    if record.get("workload") not in WORKLOADS:
+        return None
+    fields = registry.problem(record["workload"]).error_fields
+    errors = [record[k] for k in fields if record.get(k) is not None]
     return max(errors) if errors else None
 
 
@@ -75,6 +78,7 @@ SIZE_KEYS = list(dict.fromkeys(k for w in WORKLOADS.values() for k in w.size_key
 COLUMNS = {
     "id": lambda r: r["id"],
     "status": lambda r: r["status"],
+    "schema_version": lambda r: r.get("schema_version"),
     "workload": lambda r: r["workload"],
     "impl": lambda r: r["impl"],
     "algorithm": lambda r: r.get("algorithm"),

@@ -35,7 +35,7 @@ def hardware_efficiency(gflops: float, ranks: int, core_gflops: float) -> float:
     return gflops / (ranks * core_gflops)
 
 
-def scaling_rows(records, sweep: dict, core_gflops: dict) -> list[dict]:
+def scaling_rows(records, sweep: dict, core_gflops: dict, pingpong: dict | None = None) -> list[dict]:
     """One row per verified record of a sweep, with its scaling metrics.
 
     records: compare records (status "ok" only are used; a failed check is
@@ -44,10 +44,14 @@ def scaling_rows(records, sweep: dict, core_gflops: dict) -> list[dict]:
     The baseline of each row is the verified P = 1 run of the same
     implementation, algorithm, dtype and size (weak: size per rank), in the
     same launch mode where there is one (JAX at P = 1 is a single process).
+    pingpong: the measured MPI alpha and beta; with it, each row has its ideal time
+    from the workload's alpha-beta model ("model_time"; None without).
     """
+    from jaxpar import registry
     from jaxpar.harness.sweep import WORKLOADS, per_rank_sizes
 
     spec = WORKLOADS[sweep["workload"]]
+    problem = registry.problem(sweep["workload"])
     scaling = sweep["scaling"]
 
     def problem(r):
@@ -66,6 +70,8 @@ def scaling_rows(records, sweep: dict, core_gflops: dict) -> list[dict]:
         base = candidates.get(r["launch"]) or next(iter(candidates.values()), None)
         t_one = base[spec.time_field]["median"] if base else None
         rate = core_gflops.get(r["dtype"])
+        model = (problem.ideal_seconds(r, rate, pingpong["alpha_s"], pingpong["beta_s_per_byte"])
+                 if rate and pingpong else None)
         rows.append({
             "id": r["id"], "label": r.get("label", r["id"]), "workload": r["workload"],
             "impl": r["impl"], "algorithm": r["algorithm"], "launch": r["launch"],
@@ -76,5 +82,7 @@ def scaling_rows(records, sweep: dict, core_gflops: dict) -> list[dict]:
             "speedup": speedup(t_one, times["median"], r["ranks"], scaling) if base else None,
             "efficiency": parallel_efficiency(t_one, times["median"], r["ranks"], scaling) if base else None,
             "hw_efficiency": hardware_efficiency(r["gflops"], r["ranks"], rate) if rate else None,
+            "model_time": model,
+            "of_model": model / times["median"] if model else None,
         })
     return rows

@@ -8,7 +8,10 @@ workload; keys at the top level of the file are defaults for every sweep.
 Strong scaling runs every size as given at every P; weak scaling takes the
 sizes as per rank and multiplies the workload's weak dimension by P.
 
-This module imports neither MPI nor JAX: the compare process only launches.
+Workloads, implementations, algorithms and launch modes come from
+jaxpar/registry.py and the problem definitions; nothing here is specific to
+one workload. This module imports neither MPI nor JAX: the compare process
+only launches.
 """
 from __future__ import annotations
 
@@ -20,32 +23,35 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 
-IMPLEMENTATIONS = ("c_mpi", "mpi4py", "jax", "jax_pmap", "jax_auto")  # as in jaxpar.api
-JAX_IMPLEMENTATIONS = ("jax", "jax_pmap", "jax_auto")
+from jaxpar import registry
+
 LAUNCH_MODES = ("mpirun", "single-process")
 SCALING_MODES = ("strong", "weak")
 DTYPES = ("float32", "float64")
+IMPLEMENTATIONS = registry.IMPLEMENTATIONS
 
 
 @dataclass(frozen=True)
 class Workload:
+    """What the sweep needs of a workload, read from its problem definition."""
     size_keys: tuple        # the runner's size flags, in order (d_in is --d-in)
     weak_key: str           # the size multiplied by P in weak scaling
     algorithms: tuple       # () where the workload has none
-    options: dict           # further runner flags and their defaults
+    options: dict           # name -> jaxpar.core.problem.Option
     time_field: str         # the record's summary of the repeat times
     time_unit: str          # what one such time measures
     flops_field: str        # the record's FLOP count per time unit
 
 
-WORKLOADS = {
-    "matmul": Workload(("m", "k", "n"), "m", ("summa", "allgather"), {"panel": 256},
-                       "time_s", "run", "flops"),
-    "sgd": Workload(("n", "d_in", "hidden", "d_out", "batch", "steps"), "batch", (), {"lr": 0.1},
-                    "time_per_step_s", "step", "flops_per_step"),
-}
+def _workload(name):
+    p = registry.problem(name)
+    return Workload(tuple(p.sizes), p.weak_size, p.algorithms, dict(p.options), p.time_field,
+                    p.time_unit, p.flops_field)
 
-DEFAULTS = {"scaling": "strong", "implementations": list(IMPLEMENTATIONS), "algorithms": ["summa"],
+
+WORKLOADS = {name: _workload(name) for name in registry.WORKLOADS}
+
+DEFAULTS = {"scaling": "strong", "implementations": None, "algorithms": None,
             "launch": list(LAUNCH_MODES), "ranks": [1, 2], "dtypes": ["float64"],
             "repeats": 5, "warmup": 1, "seed": 0, "timeout": 300}
 OPTION_KEYS = {key for w in WORKLOADS.values() for key in w.options}
@@ -98,13 +104,19 @@ def apply_overrides(raw: dict, overrides: dict, sizes: list, workloads: list | N
         sweeps = [s for s in sweeps if isinstance(s, dict) and s.get("workload") in workloads]
         if not sweeps:
             raise ConfigError(f"the config has no sweep of workload(s) {', '.join(workloads)}")
+    for value in overrides.get("implementations", []):
+        _choice("implementation", value, IMPLEMENTATIONS, "--impls")
     for key, value in overrides.items():
         raw[key] = value
         for s in sweeps:
             if not isinstance(s, dict):
                 continue
             spec = WORKLOADS.get(s.get("workload"))
-            if key != "algorithms" or (spec and spec.algorithms):
+            if key == "implementations" and spec:
+                # --impls names implementations of any workload: each sweep keeps its own
+                own = [i for i in value if i in registry.implementations(s["workload"])]
+                s[key] = own or value  # none of its own: resolve() names the unknown ones
+            elif key != "algorithms" or (spec and spec.algorithms):
                 s[key] = value
     new_sizes = {}
     for workload, entry in sizes:
@@ -210,11 +222,13 @@ def _resolve_sweep(sweep, defaults, index):
             raise ConfigError(f"{where}: name must be a non-empty string without slashes")
         where = f"sweep {sweep['name']!r}"
     scaling = _choice("scaling", s["scaling"], SCALING_MODES, where)
+    impls = registry.implementations(workload)
     out = {"name": sweep.get("name", f"{workload}-{scaling}-{index}"), "workload": workload,
            "scaling": scaling,
-           "implementations": _choices("implementation", s["implementations"], IMPLEMENTATIONS, where),
-           "algorithms": (_choices("algorithm", s["algorithms"], spec.algorithms, where)
-                          if spec.algorithms else []),
+           "implementations": _choices("implementation", list(impls) if s["implementations"] is None
+                                       else s["implementations"], impls, where),
+           "algorithms": (_choices("algorithm", list(spec.algorithms[:1]) if s["algorithms"] is None
+                                   else s["algorithms"], spec.algorithms, where) if spec.algorithms else []),
            "launch": _choices("launch mode", s["launch"], LAUNCH_MODES, where),
            "ranks": [_positive_int(f"{where}: ranks (P)", p) for p in _list(s["ranks"], "ranks", where)],
            "dtypes": _choices("dtype", s["dtypes"], DTYPES, where),
@@ -225,10 +239,10 @@ def _resolve_sweep(sweep, defaults, index):
            "options": {}}
     if len(set(out["ranks"])) != len(out["ranks"]):
         raise ConfigError(f"{where}: ranks {out['ranks']} repeat a value")
-    for key, default in spec.options.items():
-        value = s.get(key, default)
-        if key == "panel":
-            _positive_int(f"{where}: panel", value)
+    for key, option in spec.options.items():
+        value = s.get(key, option.default)
+        if option.kind is int:
+            _positive_int(f"{where}: {key}", value)
         elif not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value):
             raise ConfigError(f"{where}: {key} must be a finite number, got {value!r}")
         out["options"][key] = value
@@ -309,15 +323,17 @@ def plan(resolved: dict) -> list[dict]:
 
 
 def plan_sweep(sweep: dict) -> list[dict]:
-    spec = WORKLOADS[sweep["workload"]]
     out = []
     for dtype in sweep["dtypes"]:
         for size in sweep["sizes"]:
             for impl in sweep["implementations"]:
-                algorithms = sweep["algorithms"] if spec.algorithms and impl != "jax_auto" else [None]
+                entry = registry.entry(sweep["workload"], impl)
+                algorithms = [a for a in sweep["algorithms"] if a in entry.algorithms] or [None]
+                if entry.algorithms and algorithms == [None]:
+                    continue  # none of the sweep's algorithms is one of this implementation's
                 for algorithm in algorithms:
                     for launch in sweep["launch"]:
-                        if impl not in JAX_IMPLEMENTATIONS and launch != "mpirun":
+                        if launch not in entry.launch_modes:
                             continue
                         for ranks in sweep["ranks"]:
                             config = configuration(sweep, impl, algorithm, launch, ranks, dtype, size)
@@ -329,7 +345,7 @@ def plan_sweep(sweep: dict) -> list[dict]:
 def configuration(sweep, impl, algorithm, launch, ranks, dtype, size) -> dict:
     workload = sweep["workload"]
     spec = WORKLOADS[workload]
-    if impl in JAX_IMPLEMENTATIONS and ranks == 1:
+    if ranks == 1 and "single-process" in registry.entry(workload, impl).launch_modes:
         launch = "single-process"  # mpirun -n 1 is the same single process
     sizes = dict(size)
     if sweep["scaling"] == "weak":
@@ -347,12 +363,7 @@ def configuration(sweep, impl, algorithm, launch, ranks, dtype, size) -> dict:
 
 
 def size_label(workload: str, sizes: dict) -> str:
-    if workload == "matmul":
-        return f"{sizes['m']}x{sizes['k']}x{sizes['n']}"
-    if workload == "sgd":
-        return (f"B={sizes['batch']} {sizes['d_in']}-{sizes['hidden']}-{sizes['d_out']} "
-                f"T={sizes['steps']} N={sizes['n']}")
-    return " ".join(f"{k}={v}" for k, v in sizes.items())
+    return registry.problem(workload).size_label(sizes)
 
 
 def per_rank_sizes(workload: str, sizes: dict, ranks: int) -> dict:

@@ -7,21 +7,26 @@ from hypothesis import strategies as st
 from mpi4py import MPI
 
 import jaxpar
-from jaxpar.harness.check import TOLERANCE, matmul_reference, max_relative_error
-from jaxpar.harness.data import matmul_inputs
+from jaxpar import registry
+from jaxpar.core.accuracy import max_relative_error
+from jaxpar.workloads.matmul.problem import PROBLEM, matmul_inputs, matmul_reference
 
 from .conftest import JAX_DEVICE_COUNTS
 
 COMM = MPI.COMM_WORLD
-VARIANTS = [("c_mpi", "summa"), ("c_mpi", "allgather"), ("mpi4py", "summa"),
-            ("mpi4py", "allgather"), ("jax", "summa"), ("jax", "allgather"),
-            ("jax_pmap", "summa"), ("jax_pmap", "allgather"), ("jax_auto", None)]
+TOLERANCE = PROBLEM.tolerance
+# Every implementation x algorithm of the registry: c_mpi, mpi4py, jax, jax_pmap with summa
+# and allgather, jax_auto with none.
+VARIANTS = [(e.impl, algorithm) for e in registry.ENTRIES if e.workload == "matmul"
+            for algorithm in e.algorithms or [None]]
+assert len(VARIANTS) == 9
 # Primes, 1x1x1, dimensions smaller than any grid up to 4 ranks, very rectangular.
 SHAPES = [(1, 1, 1), (7, 13, 5), (2, 3, 1), (1, 97, 2), (61, 1, 3), (3, 2, 53), (24, 16, 32)]
 
 
 def device_counts(impl):
-    return JAX_DEVICE_COUNTS if impl.startswith("jax") else [None]
+    jax_runtime = registry.entry("matmul", impl).runtime == registry.JAX_RUNTIME
+    return JAX_DEVICE_COUNTS if jax_runtime else [None]
 
 
 def check(a, b, impl, algorithm, devices=None, panel=4):
@@ -44,7 +49,8 @@ def test_matches_numpy(impl, algorithm, dtype):
 
 @pytest.mark.mpi
 @pytest.mark.parametrize("panel", [1, 3, 1000])
-@pytest.mark.parametrize("impl", ["c_mpi", "mpi4py", "jax", "jax_pmap"])
+@pytest.mark.parametrize("impl", [e.impl for e in registry.ENTRIES
+                                  if e.workload == "matmul" and "summa" in e.algorithms])
 def test_summa_panel_widths(impl, panel):
     a, b = matmul_inputs(11, 29, 7, "float64", seed=panel)
     check(a, b, impl, "summa", panel=panel)
@@ -110,3 +116,28 @@ def test_ranks_that_disagree_all_raise():
     with pytest.raises(ValueError, match="ranks disagree"):
         jaxpar.matmul(a, b, impl="mpi4py")
     COMM.Barrier()
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("impl", ["jax", "jax_pmap"])
+def test_jax_summa_refuses_an_unpadded_k_at_trace_time(impl):
+    """The SUMMA kernels are wrong unless K is a multiple of panel x lcm(pr, pc): they say so."""
+    if COMM.size != 1:
+        pytest.skip("builds its own 2 x 2 mesh in one process")
+    import jax
+    import jax.numpy as jnp
+    from jax.sharding import Mesh
+
+    from jaxpar.workloads.matmul import jax as shard_map_form
+    from jaxpar.workloads.matmul import jax_pmap as pmap_form
+
+    devices = jax.devices()[:4]
+    a, b = jnp.ones((4, 6)), jnp.ones((6, 4))  # K = 6, panel 2 x lcm(2, 2) = 4 does not divide it
+    if impl == "jax":
+        kernel = shard_map_form.summa(Mesh(np.array(devices).reshape(2, 2), ("row", "col")), 2)
+        args = (a, b)
+    else:
+        kernel = pmap_form.summa(devices, (2, 2), 2)
+        args = (jnp.ones((4, 2, 3)), jnp.ones((4, 3, 2)))
+    with pytest.raises(ValueError, match="padded to a multiple of panel"):
+        kernel.lower(*args)

@@ -13,15 +13,19 @@ import pytest
 from mpi4py import MPI
 
 import jaxpar
-from jaxpar.api import IMPLEMENTATIONS, JAX_IMPLEMENTATIONS
-from jaxpar.harness.check import SGD_TOLERANCE, max_relative_error, sgd_reference
-from jaxpar.harness.data import sgd_problem
+from jaxpar import registry
+from jaxpar.core.accuracy import max_relative_error
+from jaxpar.workloads.sgd.problem import PROBLEM, sgd_problem, sgd_reference
 
 from .conftest import JAX_DEVICE_COUNTS
 
 pytestmark = pytest.mark.mpi
 
 COMM = MPI.COMM_WORLD
+SGD_TOLERANCE = PROBLEM.tolerance
+IMPLEMENTATIONS = registry.implementations("sgd")
+JAX_IMPLEMENTATIONS = tuple(e.impl for e in registry.ENTRIES
+                            if e.workload == "sgd" and e.runtime == registry.JAX_RUNTIME)
 SIZES = (37, 5, 7, 3)  # n, d_in, hidden, d_out
 BATCH, STEPS, LR = 10, 9, 0.1  # 90 rows: wraps past n = 37 twice; P = 3, 4 do not divide B
 # Each implementation at every device count (JAX in one process: 1..4; MPI: the world).
@@ -41,7 +45,7 @@ def assert_matches_reference(impl, dtype, devices, batch, seed=1):
     x, y, params = sgd_problem(*SIZES, dtype=dtype, seed=seed)
     got_params, got_losses = jaxpar.sgd(x, y, params, impl, steps=STEPS, lr=LR, batch=batch,
                                         devices=devices)
-    ref_params, ref_losses = sgd_reference(x, y, params, STEPS, LR, batch)
+    ref_params, ref_losses = sgd_reference(x, y, params, steps=STEPS, batch=batch, lr=LR)
     tolerance = SGD_TOLERANCE[dtype]
     assert sorted(got_params) == sorted(ref_params)
     for name, ref in ref_params.items():
@@ -87,7 +91,7 @@ def test_loss_goes_down(impl):
 
 def _valid():
     x, y, params = sgd_problem(8, 3, 4, 2, seed=0)
-    return {"X": x, "Y": y, "params": params, "steps": 2, "lr": 0.1, "batch": 4}
+    return {"x": x, "y": y, "params": params, "steps": 2, "lr": 0.1, "batch": 4}
 
 
 def _with_param(name, value):
@@ -104,7 +108,7 @@ def _set(key, value):
 
 def _poison(where):
     def change(kw):
-        if where in ("X", "Y"):
+        if where in ("x", "y"):
             kw[where] = kw[where].copy()
             kw[where][1, 1] = np.nan
         else:
@@ -114,9 +118,9 @@ def _poison(where):
 
 
 BAD_INPUTS = {
-    "X not 2-D": (_set("X", lambda kw: kw["X"].ravel()), "X must be 2-D"),
-    "Y not 2-D": (_set("Y", lambda kw: kw["Y"][:, 0]), "Y must be 2-D"),
-    "row counts differ": (_set("Y", lambda kw: kw["Y"][:-1]), "same number of rows"),
+    "x not 2-D": (_set("x", lambda kw: kw["x"].ravel()), "x must be 2-D"),
+    "y not 2-D": (_set("y", lambda kw: kw["y"][:, 0]), "y must be 2-D"),
+    "row counts differ": (_set("y", lambda kw: kw["y"][:-1]), "same number of rows"),
     "W1 rows != d_in": (_with_param("W1", np.zeros((4, 4))), r"params\['W1'\] has shape"),
     "b1 length": (_with_param("b1", np.zeros(5)), r"params\['b1'\] has shape"),
     "W2 cols != d_out": (_with_param("W2", np.zeros((4, 3))), r"params\['W2'\] has shape"),
@@ -131,11 +135,11 @@ BAD_INPUTS = {
     "steps negative": (_set("steps", -1), "steps must be a positive integer"),
     "lr nan": (_set("lr", float("nan")), "lr must be a finite number"),
     "lr inf": (_set("lr", float("inf")), "lr must be a finite number"),
-    "NaN in X": (_poison("X"), "X contains non-finite"),
-    "NaN in Y": (_poison("Y"), "Y contains non-finite"),
+    "NaN in x": (_poison("x"), "x contains non-finite"),
+    "NaN in y": (_poison("y"), "y contains non-finite"),
     "inf in W2": (_poison("W2"), r"params\['W2'\] contains non-finite"),
-    "mixed dtypes": (_set("Y", lambda kw: kw["Y"].astype(np.float32)), "mixed dtypes"),
-    "int data": (_set("X", lambda kw: kw["X"].astype(np.int64)), "dtype int64"),
+    "mixed dtypes": (_set("y", lambda kw: kw["y"].astype(np.float32)), "mixed dtypes"),
+    "int data": (_set("x", lambda kw: kw["x"].astype(np.int64)), "dtype int64"),
     "unknown impl": (None, "unknown implementation"),
 }
 
@@ -150,7 +154,7 @@ def test_bad_input_raises_on_every_rank(case):
     else:
         change(kw)
     with pytest.raises(ValueError, match=message) as info:
-        jaxpar.sgd(kw.pop("X"), kw.pop("Y"), kw.pop("params"), impl, **kw)
+        jaxpar.sgd(kw.pop("x"), kw.pop("y"), kw.pop("params"), impl, **kw)
     messages = COMM.allgather(str(info.value))
     assert all(m == messages[0] for m in messages)
 
@@ -159,7 +163,7 @@ def test_bad_input_raises_on_every_rank(case):
 def test_bad_batch_rejected_by_every_impl(impl):
     kw = _valid()
     with pytest.raises(ValueError, match="batch must be a positive integer"):
-        jaxpar.sgd(kw["X"], kw["Y"], kw["params"], impl, steps=2, lr=0.1, batch=0)
+        jaxpar.sgd(kw["x"], kw["y"], kw["params"], impl, steps=2, lr=0.1, batch=0)
 
 
 def test_ranks_that_disagree_all_raise():
@@ -167,13 +171,14 @@ def test_ranks_that_disagree_all_raise():
         pytest.skip("needs two ranks")
     kw = _valid()
     with pytest.raises(ValueError, match="ranks disagree"):
-        jaxpar.sgd(kw["X"], kw["Y"], kw["params"], "c_mpi", steps=2, lr=0.1 * (1 + COMM.rank),
+        jaxpar.sgd(kw["x"], kw["y"], kw["params"], "c_mpi", steps=2, lr=0.1 * (1 + COMM.rank),
                    batch=4)
 
 
 def test_c_kernel_rejects_bad_arguments_without_communicating():
-    from jaxpar import c_mpi
+    from jaxpar.core.clib import CLibraryError
+    from jaxpar.workloads.sgd import c_mpi
 
     kw = _valid()
-    with pytest.raises(c_mpi.CLibraryError):
-        c_mpi.sgd(COMM, kw["X"], kw["Y"], kw["params"], steps=2, batch=0, lr=0.1)
+    with pytest.raises(CLibraryError):
+        c_mpi.sgd(COMM, kw["x"], kw["y"], kw["params"], steps=2, batch=0, lr=0.1)

@@ -13,25 +13,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "c_mpi.h"
 #include "common.h"
-#include "jaxpar_mpi.h"
+#include "real.h"
 
-/* Index of the block of the n-item partition into `parts` that holds item i. */
+/* Index of the block of the n-item partition into `parts` that holds item i.
+ * The estimate owner = floor(i parts / n) never overshoots, since
+ * block_lo(owner) = floor(n owner / parts) <= i, so it only moves up. */
 static int block_owner(int64_t n, int parts, int64_t i) {
   int owner = (int)(i * parts / n);
   while (jaxpar_block_lo(n, parts, owner + 1) <= i) owner++;
-  while (jaxpar_block_lo(n, parts, owner) > i) owner--;
   return owner;
 }
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
-int jaxpar_matmul_summa(const MPI_Comm *comm, int dtype, int64_t m, int64_t k,
-                        int64_t n, int pr, int pc, int64_t panel,
-                        const void *a, const void *b, void *c) {
+int JAXPAR_TYPED(jaxpar_matmul_summa)(MPI_Comm comm, int64_t m, int64_t k,
+                                      int64_t n, int pr, int pc, int64_t panel,
+                                      const real *a, const real *b, real *c) {
   int rank, size;
-  MPI_Comm_rank(*comm, &rank);
-  MPI_Comm_size(*comm, &size);
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
   if (m < 1 || k < 1 || n < 1 || pr < 1 || pc < 1 || pr * pc != size ||
       panel < 1)
     return JAXPAR_EINVAL;
@@ -40,16 +42,14 @@ int jaxpar_matmul_summa(const MPI_Comm *comm, int dtype, int64_t m, int64_t k,
   const int64_t mloc = jaxpar_block_lo(m, pr, myrow + 1) - jaxpar_block_lo(m, pr, myrow);
   const int64_t nloc = jaxpar_block_lo(n, pc, mycol + 1) - jaxpar_block_lo(n, pc, mycol);
   const int64_t a_cols = jaxpar_block_lo(k, pc, mycol + 1) - jaxpar_block_lo(k, pc, mycol);
-  const MPI_Datatype T = jaxpar_mpi_type(dtype);
-  const size_t elem = jaxpar_elem_size(dtype);
 
   MPI_Comm row_comm, col_comm; /* ranks of my grid row / my grid column */
-  MPI_Comm_split(*comm, myrow, mycol, &row_comm);
-  MPI_Comm_split(*comm, mycol, myrow, &col_comm);
+  MPI_Comm_split(comm, myrow, mycol, &row_comm);
+  MPI_Comm_split(comm, mycol, myrow, &col_comm);
 
-  char *a_panel = malloc((size_t)(mloc * panel) * elem + 1);
-  char *b_panel = malloc((size_t)(panel * nloc) * elem + 1);
-  memset(c, 0, (size_t)(mloc * nloc) * elem);
+  real *a_panel = jaxpar_alloc(mloc * panel, sizeof(real));
+  real *b_panel = jaxpar_alloc(panel * nloc, sizeof(real));
+  memset(c, 0, sizeof(real) * (size_t)(mloc * nloc));
   int err = (a_panel && b_panel) ? MPI_SUCCESS : MPI_ERR_NO_MEM;
 
   for (int64_t k0 = 0; k0 < k && err == MPI_SUCCESS;) {
@@ -65,34 +65,33 @@ int jaxpar_matmul_summa(const MPI_Comm *comm, int dtype, int64_t m, int64_t k,
     /* mloc is the same across a grid row and nloc down a grid column, so a
      * whole communicator skips an empty broadcast together. (Posting it with a
      * zero-size derived type on the root only would leave a stray message.) */
-    const void *a_use = a_panel;
+    const real *a_use = a_panel;
     int64_t lda = width;
     if (mloc == 0) {
       /* nothing to send or receive in this grid row */
     } else if (mycol == a_owner) {
       MPI_Datatype a_cols_type;
-      MPI_Type_vector((int)mloc, (int)width, (int)a_cols, T, &a_cols_type);
+      MPI_Type_vector((int)mloc, (int)width, (int)a_cols, REAL_MPI, &a_cols_type);
       MPI_Type_commit(&a_cols_type);
-      err = MPI_Bcast((char *)a + a_off * elem, 1, a_cols_type, a_owner, row_comm);
+      err = MPI_Bcast((real *)a + a_off, 1, a_cols_type, a_owner, row_comm);
       MPI_Type_free(&a_cols_type);
-      a_use = (const char *)a + a_off * elem;
+      a_use = a + a_off;
       lda = a_cols;
     } else {
-      err = MPI_Bcast(a_panel, (int)(mloc * width), T, a_owner, row_comm);
+      err = MPI_Bcast(a_panel, (int)(mloc * width), REAL_MPI, a_owner, row_comm);
     }
     /* Rows of a row-major B block are contiguous: the owner sends in place. */
-    const void *b_use = b_panel;
+    const real *b_use = b_panel;
     if (nloc == 0) {
       /* nothing to send or receive in this grid column */
     } else if (myrow == b_owner) {
-      b_use = (const char *)b + b_off * nloc * elem;
+      b_use = b + b_off * nloc;
       if (err == MPI_SUCCESS)
-        err = MPI_Bcast((void *)b_use, (int)(width * nloc), T, b_owner, col_comm);
+        err = MPI_Bcast((real *)b_use, (int)(width * nloc), REAL_MPI, b_owner, col_comm);
     } else if (err == MPI_SUCCESS) {
-      err = MPI_Bcast(b_panel, (int)(width * nloc), T, b_owner, col_comm);
+      err = MPI_Bcast(b_panel, (int)(width * nloc), REAL_MPI, b_owner, col_comm);
     }
-    jaxpar_gemm(dtype, 0, 0, mloc, nloc, width, 1.0, a_use, lda, b_use, nloc,
-                1.0, c, nloc);
+    jaxpar_gemm(0, 0, mloc, nloc, width, 1, a_use, lda, b_use, nloc, 1, c, nloc);
     k0 += width;
   }
 
@@ -103,18 +102,17 @@ int jaxpar_matmul_summa(const MPI_Comm *comm, int dtype, int64_t m, int64_t k,
   return err;
 }
 
-int jaxpar_matmul_allgather(const MPI_Comm *comm, int dtype, int64_t m,
-                            int64_t k, int64_t n, const void *a, const void *b,
-                            void *c) {
+int JAXPAR_TYPED(jaxpar_matmul_allgather)(MPI_Comm comm, int64_t m, int64_t k,
+                                          int64_t n, const real *a,
+                                          const real *b, real *c) {
   int rank, size;
-  MPI_Comm_rank(*comm, &rank);
-  MPI_Comm_size(*comm, &size);
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
   if (m < 1 || k < 1 || n < 1) return JAXPAR_EINVAL;
 
   const int64_t mloc = jaxpar_block_lo(m, size, rank + 1) - jaxpar_block_lo(m, size, rank);
-  const size_t elem = jaxpar_elem_size(dtype);
   int *b_rows = malloc(sizeof(int) * size), *b_first = malloc(sizeof(int) * size);
-  char *b_full = malloc((size_t)(k * n) * elem);
+  real *b_full = malloc(sizeof(real) * (size_t)(k * n));
   if (!b_rows || !b_first || !b_full) {
     free(b_rows); free(b_first); free(b_full);
     return MPI_ERR_NO_MEM;
@@ -125,13 +123,13 @@ int jaxpar_matmul_allgather(const MPI_Comm *comm, int dtype, int64_t m,
   }
   /* Count whole rows of B so that the int counts of MPI cannot overflow. */
   MPI_Datatype b_row;
-  MPI_Type_contiguous((int)n, jaxpar_mpi_type(dtype), &b_row);
+  MPI_Type_contiguous((int)n, REAL_MPI, &b_row);
   MPI_Type_commit(&b_row);
   int err = MPI_Allgatherv(b, b_rows[rank], b_row, b_full, b_rows, b_first,
-                           b_row, *comm);
+                           b_row, comm);
   MPI_Type_free(&b_row);
   if (err == MPI_SUCCESS)
-    jaxpar_gemm(dtype, 0, 0, mloc, n, k, 1.0, a, k, b_full, n, 0.0, c, n);
+    jaxpar_gemm(0, 0, mloc, n, k, 1, a, k, b_full, n, 0, c, n);
 
   free(b_rows); free(b_first); free(b_full);
   return err;

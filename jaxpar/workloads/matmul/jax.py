@@ -7,23 +7,38 @@
   allgather: 1-D row blocks of A, B and C over mesh axis `x`; B is all-gathered
              with lax.all_gather, then one local product.
 
-Block shapes are static, so the harness zero-pads M, K and N first: K to a
-multiple of panel * lcm(pr, pc) so that no panel straddles a block edge.
+Block shapes are static and equal, so prepare() zero-pads A and B (zero rows
+and columns change no entry of the product) and crops C: M to a multiple of
+pr, N of pc, and K of panel * lcm(pr, pc) so that no panel straddles a block
+edge; the SUMMA kernel checks that at trace time.
 """
+import math
 from functools import partial
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
+from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
+
+from jaxpar.core import jaxenv
+from jaxpar.core.layout import process_grid, round_up
+from jaxpar.core.prepared import PreparedRun
 
 
 def summa(mesh, panel):
+    pr, pc = mesh.shape["row"], mesh.shape["col"]
+
     @jax.jit
     @partial(jax.shard_map, mesh=mesh, in_specs=(P("row", "col"), P("row", "col")),
              out_specs=P("row", "col"))
     def kernel(a_block, b_block):
         a_width, b_height = a_block.shape[1], b_block.shape[0]  # K / pc and K / pr
+        if (a_width * pc) % (panel * math.lcm(pr, pc)):
+            raise ValueError(f"SUMMA needs K ({a_width * pc}) padded to a multiple of panel x "
+                             f"lcm(pr, pc) = {panel} x {math.lcm(pr, pc)}: a panel would straddle "
+                             "a block edge")
         my_row, my_col = lax.axis_index("row"), lax.axis_index("col")
 
         def step(t, c_block):
@@ -36,10 +51,9 @@ def summa(mesh, panel):
             b_panel = lax.psum(jnp.where(my_row == k0 // b_height, b_panel, 0), "row")
             return c_block + a_panel @ b_panel
 
-        panels = a_width * mesh.shape["col"] // panel
         c_block = jnp.zeros((a_block.shape[0], b_block.shape[1]), a_block.dtype)
         c_block = lax.pcast(c_block, ("row", "col"), to="varying")  # a per-device value
-        return lax.fori_loop(0, panels, step, c_block)
+        return lax.fori_loop(0, a_width * pc // panel, step, c_block)
 
     return kernel
 
@@ -52,3 +66,34 @@ def allgather(mesh):
         return a_rows @ lax.all_gather(b_rows, "x", tiled=True)
 
     return kernel
+
+
+def place(x, shape, mesh, spec):
+    """x zero-padded to shape, as a global array sharded over mesh by spec."""
+    x = np.pad(x, [(0, p - s) for s, p in zip(x.shape, shape)])
+    return jax.make_array_from_callback(shape, NamedSharding(mesh, spec), lambda index: x[index])
+
+
+def prepare(a, b, *, algorithm, panel, comm, devices=None):
+    devices = jaxenv.select_devices(devices, comm)
+    (m, k), n, ndev = a.shape, b.shape[1], len(devices)
+    if algorithm == "summa":
+        pr, pc = process_grid(ndev)
+        mesh, spec = Mesh(np.array(devices).reshape(pr, pc), ("row", "col")), P("row", "col")
+        lcm = math.lcm(pr, pc)
+        panel = min(panel, -(-k // lcm))  # a panel wider than K / lcm would only add zeros
+        mp, kp, np_ = round_up(m, pr), round_up(k, panel * lcm), round_up(n, pc)
+        kernel, grid = summa(mesh, panel), (pr, pc)
+    else:
+        mesh, spec = Mesh(np.array(devices), ("x",)), P("x", None)
+        mp, kp, np_ = round_up(m, ndev), round_up(k, ndev), n
+        kernel, grid = allgather(mesh), (ndev, 1)
+    a_dev, b_dev = place(a, (mp, kp), mesh, spec), place(b, (kp, np_), mesh, spec)
+
+    compiled, compile_seconds = jaxenv.compile_timed(kernel, (a_dev, b_dev), comm)
+    details = {"devices": ndev, "platform": devices[0].platform, "padded_shape": [mp, kp, np_]}
+    if algorithm == "summa":
+        details["panel"] = panel
+    return PreparedRun(run=lambda: jax.block_until_ready(compiled(a_dev, b_dev)),
+                       gather=lambda c: jaxenv.fetch(c)[:m, :n], ranks=ndev, grid=grid,
+                       launch=jaxenv.launch_mode(), compile_seconds=compile_seconds, details=details)

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "c_mpi.h"
 #include "common.h"
-#include "jaxpar_mpi.h"
 
 static void usage(void) {
   fprintf(stderr,
@@ -30,19 +30,29 @@ static int parse_positive(const char *text, int64_t *out) {
 }
 
 /* Fill a rows x cols block whose first global column is col0 with A(i,j) = j. */
-static void fill_by_column(int dtype, void *x, int64_t rows, int64_t cols, int64_t col0) {
+static void fill_by_column(int f32, void *x, int64_t rows, int64_t cols, int64_t col0) {
   for (int64_t i = 0; i < rows; i++)
     for (int64_t j = 0; j < cols; j++) {
-      if (dtype == JAXPAR_FLOAT32) ((float *)x)[i * cols + j] = (float)(col0 + j);
+      if (f32) ((float *)x)[i * cols + j] = (float)(col0 + j);
       else ((double *)x)[i * cols + j] = (double)(col0 + j);
     }
 }
 
-static double sum_block(int dtype, const void *x, int64_t count) {
+static double sum_block(int f32, const void *x, int64_t count) {
   double s = 0.0;
   for (int64_t i = 0; i < count; i++)
-    s += dtype == JAXPAR_FLOAT32 ? ((const float *)x)[i] : ((const double *)x)[i];
+    s += f32 ? ((const float *)x)[i] : ((const double *)x)[i];
   return s;
+}
+
+/* The kernel of the algorithm and precision of the run. */
+static int multiply(int f32, int summa, MPI_Comm comm, int64_t m, int64_t k, int64_t n,
+                    int pr, int pc, int64_t panel, const void *a, const void *b, void *c) {
+  if (f32)
+    return summa ? jaxpar_matmul_summa_f32(comm, m, k, n, pr, pc, panel, a, b, c)
+                 : jaxpar_matmul_allgather_f32(comm, m, k, n, a, b, c);
+  return summa ? jaxpar_matmul_summa_f64(comm, m, k, n, pr, pc, panel, a, b, c)
+               : jaxpar_matmul_allgather_f64(comm, m, k, n, a, b, c);
 }
 
 /* Most nearly square pr x pc = P with pr <= pc, as in the Python harness. */
@@ -63,15 +73,15 @@ int main(int argc, char **argv) {
 
   int64_t dims[3], repeats = 5, panel = 256;
   const char *algorithm = "summa";
-  int dtype = JAXPAR_FLOAT64, npos = 0, ok = 1;
+  int f32 = 0, npos = 0, ok = 1;
   for (int i = 1; i < argc && ok; i++) {
     if (!strcmp(argv[i], "--algorithm") && i + 1 < argc) algorithm = argv[++i];
     else if (!strcmp(argv[i], "--repeats") && i + 1 < argc) ok = parse_positive(argv[++i], &repeats);
     else if (!strcmp(argv[i], "--panel") && i + 1 < argc) ok = parse_positive(argv[++i], &panel);
     else if (!strcmp(argv[i], "--dtype") && i + 1 < argc) {
       i++;
-      if (!strcmp(argv[i], "float64")) dtype = JAXPAR_FLOAT64;
-      else if (!strcmp(argv[i], "float32")) dtype = JAXPAR_FLOAT32;
+      if (!strcmp(argv[i], "float64")) f32 = 0;
+      else if (!strcmp(argv[i], "float32")) f32 = 1;
       else ok = 0;
     } else if (npos < 3) ok = parse_positive(argv[i], &dims[npos++]);
     else ok = 0;
@@ -108,28 +118,27 @@ int main(int argc, char **argv) {
     b_cols = n; b_col0 = 0;
     c_count = a_rows * n;
   }
-  const size_t elem = jaxpar_elem_size(dtype);
-  void *a = malloc((size_t)(a_rows * a_cols) * elem + 1);
-  void *b = malloc((size_t)(b_rows * b_cols) * elem + 1);
-  void *c = malloc((size_t)c_count * elem + 1);
+  const size_t elem = f32 ? sizeof(float) : sizeof(double);
+  void *a = jaxpar_alloc(a_rows * a_cols, elem);
+  void *b = jaxpar_alloc(b_rows * b_cols, elem);
+  void *c = jaxpar_alloc(c_count, elem);
   if (!a || !b || !c) {
     fprintf(stderr, "jaxpar-matmul: rank %d: out of memory\n", rank);
     MPI_Abort(comm, 1);
   }
-  fill_by_column(dtype, a, a_rows, a_cols, a_col0);
-  fill_by_column(dtype, b, b_rows, b_cols, b_col0);
+  fill_by_column(f32, a, a_rows, a_cols, a_col0);
+  fill_by_column(f32, b, b_rows, b_cols, b_col0);
 
   if (rank == 0)
     printf("jaxpar-matmul: %s, %d ranks (grid %dx%d), M=%lld K=%lld N=%lld, %s, %lld repeats\n",
            algorithm, size, pr, pc, (long long)m, (long long)k, (long long)n,
-           dtype == JAXPAR_FLOAT32 ? "float32" : "float64", (long long)repeats);
+           f32 ? "float32" : "float64", (long long)repeats);
 
   double total = 0.0;
   for (int64_t iter = 0; iter <= repeats; iter++) { /* iteration 0 is warm-up */
     MPI_Barrier(comm);
     double t0 = MPI_Wtime();
-    int err = summa ? jaxpar_matmul_summa(&comm, dtype, m, k, n, pr, pc, panel, a, b, c)
-                    : jaxpar_matmul_allgather(&comm, dtype, m, k, n, a, b, c);
+    int err = multiply(f32, summa, comm, m, k, n, pr, pc, panel, a, b, c);
     double local = MPI_Wtime() - t0, slowest;
     if (err != 0) {
       fprintf(stderr, "jaxpar-matmul: rank %d: kernel failed with code %d\n", rank, err);
@@ -139,12 +148,12 @@ int main(int argc, char **argv) {
     if (iter > 0) total += slowest;
   }
 
-  double local_sum = sum_block(dtype, c, c_count), checksum;
+  double local_sum = sum_block(f32, c, c_count), checksum;
   MPI_Reduce(&local_sum, &checksum, 1, MPI_DOUBLE, MPI_SUM, 0, comm);
   int status = 0;
   if (rank == 0) {
     const double reference = (double)m * (0.5 * k * (k - 1)) * (0.5 * n * (n - 1));
-    const double epsilon = dtype == JAXPAR_FLOAT32 ? 1e-4 : 1e-8;
+    const double epsilon = f32 ? 1e-4 : 1e-8;
     const double error = reference == 0.0 ? fabs(checksum) : fabs(checksum - reference) / reference;
     if (error < epsilon) {
       printf("Solution validates: checksum %.17g, relative error %.3g\n", checksum, error);

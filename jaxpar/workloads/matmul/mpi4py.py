@@ -1,18 +1,23 @@
-"""Distributed matmul C = A B in numpy with mpi4py: the same two algorithms as mpi_c/matmul.c.
+"""Distributed matmul C = A B in numpy with mpi4py: the same two algorithms as c_mpi.c.
 
   summa:     SUMMA on a pr x pc grid. For each panel of K, the grid column that
              owns the A panel broadcasts it along grid rows, the grid row that
              owns the B panel broadcasts it along grid columns, and every rank
              adds the panel product to its C block.
   allgather: 1-D row blocks of A, B and C; B is all-gathered, then one product.
+
+Blocks may be uneven or empty, so panels are also cut at the block edges of
+both partitions of K.
 """
 import numpy as np
 
-from jaxpar.harness.blocks import block_lo
+from jaxpar.core.layout import block_lo, block_slice, gather_blocks, process_grid
+from jaxpar.core.prepared import PreparedRun
 
 
 def _owner(n, parts, i):
-    """Index of the block that holds item i when n items are split into parts."""
+    """Index of the block that holds item i when n items are split into parts.
+    i * parts // n never overshoots; it can undershoot past empty blocks."""
     owner = i * parts // n
     while block_lo(n, parts, owner + 1) <= i:
         owner += 1
@@ -56,3 +61,24 @@ def allgather(comm, a_rows, b_rows, shape):
     counts = [(block_lo(k, comm.size, r + 1) - block_lo(k, comm.size, r)) * n for r in range(comm.size)]
     comm.Allgatherv(b_rows, [b_full, counts])
     return a_rows @ b_full
+
+
+def prepare(a, b, *, algorithm, panel, comm, devices=None):
+    """This rank's blocks of the global A and B (the same layout as c_mpi.c)."""
+    (m, k), n, size, rank = a.shape, b.shape[1], comm.size, comm.rank
+    if algorithm == "summa":
+        grid = process_grid(size)
+        row, col = divmod(rank, grid[1])
+        a_block = np.ascontiguousarray(a[block_slice(m, grid[0], row), block_slice(k, grid[1], col)])
+        b_block = np.ascontiguousarray(b[block_slice(k, grid[0], row), block_slice(n, grid[1], col)])
+        run = lambda: summa(comm, a_block, b_block, (m, k, n), grid, panel)
+        c_blocks = [(block_slice(m, grid[0], r // grid[1]), block_slice(n, grid[1], r % grid[1]))
+                    for r in range(size)]
+    else:
+        grid = (size, 1)
+        a_rows = np.ascontiguousarray(a[block_slice(m, size, rank)])
+        b_rows = np.ascontiguousarray(b[block_slice(k, size, rank)])
+        run = lambda: allgather(comm, a_rows, b_rows, (m, k, n))
+        c_blocks = [(block_slice(m, size, r), slice(0, n)) for r in range(size)]
+    return PreparedRun(run=run, gather=lambda c: gather_blocks(comm, c, c_blocks, (m, n), a.dtype),
+                       ranks=size, grid=grid, launch="mpirun")

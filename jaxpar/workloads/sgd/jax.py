@@ -1,8 +1,8 @@
 """Data-parallel SGD of the MLP yhat = tanh(x W1 + b1) W2 + b2 in JAX:
-jax.shard_map with an explicit lax.psum, the same algorithm as mpi_c/sgd.c.
+jax.shard_map with an explicit lax.psum, the same algorithm as c_mpi.c.
 
 One jitted program runs all T steps (lax.scan). The parameters are
-replicated; X and Y are replicated too, as every MPI rank holds the full data,
+replicated; x and y are replicated too, as every MPI rank holds the full data,
 so each device gathers its own slice of step t's batch (rows (t B + i) mod n)
 from lax.axis_index, and one psum per step sums the partial gradients and
 losses, each scaled by the global 1/B.
@@ -11,12 +11,19 @@ Shapes inside shard_map are the same on every device, so when P does not
 divide B each device takes ceil(B/P) rows and masks those past the end of its
 block_slice (all of them on a device with no rows, B < P).
 """
+import functools
 from functools import partial
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
+from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
+
+from jaxpar.core import jaxenv
+from jaxpar.core.layout import block_sizes
+from jaxpar.core.prepared import PreparedRun
 
 
 def local_loss(params, x, y, valid, batch):
@@ -25,13 +32,14 @@ def local_loss(params, x, y, valid, batch):
     return jnp.sum(r * r) / (2 * batch)
 
 
-def sgd(mesh, batch, steps, lr):
+@functools.cache  # one program per configuration: repeated calls reuse its compilation
+def sgd(mesh, *, steps, batch, lr):
     ndev = mesh.shape["x"]
     width = -(-batch // ndev)
 
     @jax.jit
     @partial(jax.shard_map, mesh=mesh, in_specs=(P(), P(), P()), out_specs=(P(), P()))
-    def train(params, x, y):
+    def train(x, y, params):
         d = lax.axis_index("x")
         first, end = d * batch // ndev, (d + 1) * batch // ndev  # block_slice(B, P, d)
         i = first + jnp.arange(width)
@@ -50,3 +58,25 @@ def sgd(mesh, batch, steps, lr):
         return lax.scan(step, params, jnp.arange(steps))
 
     return train
+
+
+def prepare(x, y, params, *, steps, batch, lr, comm, devices=None):
+    devices = jaxenv.select_devices(devices, comm)
+    mesh = Mesh(np.array(devices), ("x",))
+    replicated = NamedSharding(mesh, P())
+    place = lambda a: jax.make_array_from_callback(a.shape, replicated, lambda index: a[index])
+    args = (place(x), place(y), {name: place(p) for name, p in params.items()})
+    compiled, compile_seconds = jaxenv.compile_timed(sgd(mesh, steps=steps, batch=batch, lr=lr),
+                                                     args, comm)
+
+    def gather(output):  # replicated: every process holds the global value
+        new_params, losses = output
+        local = lambda a: np.array(a.addressable_data(0))
+        return {name: local(p) for name, p in new_params.items()}, local(losses)
+
+    return PreparedRun(run=lambda: jax.block_until_ready(compiled(*args)), gather=gather,
+                       ranks=len(devices), grid=None, launch=jaxenv.launch_mode(),
+                       compile_seconds=compile_seconds,
+                       details={"devices": len(devices), "platform": devices[0].platform,
+                                "batch_rows": block_sizes(batch, len(devices)),
+                                "rows_per_device": -(-batch // len(devices))})

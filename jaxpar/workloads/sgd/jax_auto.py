@@ -3,19 +3,25 @@ most users would write it: jax.jit of plain jax.grad of the global-batch loss,
 with the batch sharded over the devices and the parameters replicated; XLA's
 SPMD partitioner inserts the gradient all-reduce.
 
-X and Y are replicated, as in the other versions: each step's batch is a
-contiguous run of rows that would sit on one or two devices of a row-sharded X,
-so a sharded X would add a gather of the batch across devices every step. With
-X replicated, the sharding constraint on the gathered batch lets each device
+x and y are replicated, as in the other versions: each step's batch is a
+contiguous run of rows that would sit on one or two devices of a row-sharded x,
+so a sharded x would add a gather of the batch across devices every step. With
+x replicated, the sharding constraint on the gathered batch lets each device
 gather only its own rows. P need not divide B: XLA pads the shards internally.
 """
+import functools
 from functools import partial
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
-from jax.sharding import NamedSharding
+from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
+
+from jaxpar.core import jaxenv
+from jaxpar.core.layout import block_sizes
+from jaxpar.core.prepared import PreparedRun
 
 
 def loss(params, x, y):
@@ -24,11 +30,12 @@ def loss(params, x, y):
     return jnp.sum(r * r) / (2 * x.shape[0])
 
 
-def sgd(mesh, batch, steps, lr):
+@functools.cache  # one program per configuration: repeated calls reuse its compilation
+def sgd(mesh, *, steps, batch, lr):
     replicated, by_rows = NamedSharding(mesh, P()), NamedSharding(mesh, P("x"))
 
     @partial(jax.jit, in_shardings=replicated, out_shardings=replicated)
-    def train(params, x, y):
+    def train(x, y, params):
         def step(params, t):
             rows = (t * batch + jnp.arange(batch)) % x.shape[0]
             xb = lax.with_sharding_constraint(x[rows], by_rows)
@@ -39,3 +46,24 @@ def sgd(mesh, batch, steps, lr):
         return lax.scan(step, params, jnp.arange(steps))
 
     return train
+
+
+def prepare(x, y, params, *, steps, batch, lr, comm, devices=None):
+    devices = jaxenv.select_devices(devices, comm)
+    mesh = Mesh(np.array(devices), ("x",))
+    replicated = NamedSharding(mesh, P())
+    place = lambda a: jax.make_array_from_callback(a.shape, replicated, lambda index: a[index])
+    args = (place(x), place(y), {name: place(p) for name, p in params.items()})
+    compiled, compile_seconds = jaxenv.compile_timed(sgd(mesh, steps=steps, batch=batch, lr=lr),
+                                                     args, comm)
+
+    def gather(output):  # replicated: every process holds the global value
+        new_params, losses = output
+        local = lambda a: np.array(a.addressable_data(0))
+        return {name: local(p) for name, p in new_params.items()}, local(losses)
+
+    return PreparedRun(run=lambda: jax.block_until_ready(compiled(*args)), gather=gather,
+                       ranks=len(devices), grid=None, launch=jaxenv.launch_mode(),
+                       compile_seconds=compile_seconds,
+                       details={"devices": len(devices), "platform": devices[0].platform,
+                                "batch_rows": block_sizes(batch, len(devices))})

@@ -1,16 +1,24 @@
 """Data-parallel SGD of the MLP yhat = tanh(x W1 + b1) W2 + b2 in JAX with
-jax.pmap and lax.psum: the same program as jax_shard_map.py.
+jax.pmap and lax.psum: the same program as jax.py.
 
-The one mapped argument is each device's rank; the parameters, X and Y are
+The one mapped argument is each device's rank; x, y and the parameters are
 broadcast (in_axes=None), and every device returns the same (params, losses),
 stacked along a leading device axis. Under pmap the gradient with respect to a
 broadcast argument is per-device, so the explicit psum is the only all-reduce.
 """
+import functools
 from functools import partial
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
+
+from jaxpar.core import jaxenv
+from jaxpar.core.layout import block_sizes
+from jaxpar.core.prepared import PreparedRun
 
 
 def local_loss(params, x, y, valid, batch):
@@ -19,12 +27,13 @@ def local_loss(params, x, y, valid, batch):
     return jnp.sum(r * r) / (2 * batch)
 
 
-def sgd(devices, batch, steps, lr):
+@functools.cache  # one program per configuration: repeated calls reuse its compilation
+def sgd(devices, *, steps, batch, lr):
     ndev = len(devices)
-    width = -(-batch // ndev)  # fixed-size slices, padding masked (see jax_shard_map.py)
+    width = -(-batch // ndev)  # fixed-size slices, padding masked (see jax.py)
 
     @partial(jax.pmap, axis_name="p", devices=devices, in_axes=(0, None, None, None))
-    def train(rank, params, x, y):
+    def train(rank, x, y, params):
         first, end = rank * batch // ndev, (rank + 1) * batch // ndev
         i = first + jnp.arange(width)
 
@@ -37,3 +46,26 @@ def sgd(devices, batch, steps, lr):
         return lax.scan(step, params, jnp.arange(steps))
 
     return train
+
+
+def prepare(x, y, params, *, steps, batch, lr, comm, devices=None):
+    devices = jaxenv.select_devices(devices, comm)
+    ndev = len(devices)
+    mesh = Mesh(np.array(devices), ("p",))
+    place = lambda a, spec: jax.make_array_from_callback(a.shape, NamedSharding(mesh, spec),
+                                                         lambda index: a[index])
+    args = (place(np.arange(ndev), P("p")), place(x, P()), place(y, P()),
+            {name: place(p, P()) for name, p in params.items()})
+    compiled, compile_seconds = jaxenv.compile_timed(
+        sgd(tuple(devices), steps=steps, batch=batch, lr=lr), args, comm)
+
+    def gather(output):  # every device returns the same values (stacked): read this process's copy
+        new_params, losses = output
+        local = lambda a: np.array(a.addressable_shards[0].data)[0]
+        return {name: local(p) for name, p in new_params.items()}, local(losses)
+
+    return PreparedRun(run=lambda: jax.block_until_ready(compiled(*args)), gather=gather,
+                       ranks=ndev, grid=None, launch=jaxenv.launch_mode(),
+                       compile_seconds=compile_seconds,
+                       details={"devices": ndev, "platform": devices[0].platform,
+                                "batch_rows": block_sizes(batch, ndev), "rows_per_device": -(-batch // ndev)})

@@ -16,8 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blas.h"
+#include "c_mpi.h"
 #include "common.h"
-#include "jaxpar_mpi.h"
 
 #define LEARNING_FACTOR 2.0
 
@@ -52,18 +53,30 @@ static void fill_uniform(double *v, int64_t count, double var, uint64_t seed, in
   for (int64_t i = 0; i < count; i++) v[i] = s * uniform(seed, stream, (uint64_t)i);
 }
 
-static void *to_dtype(int dtype, const double *v, int64_t count) {
-  void *out = malloc((size_t)count * jaxpar_elem_size(dtype) + 1);
+/* A copy of v in float (f32) or double. */
+static void *to_dtype(int f32, const double *v, int64_t count) {
+  void *out = jaxpar_alloc(count, f32 ? sizeof(float) : sizeof(double));
   if (!out) return NULL;
   for (int64_t i = 0; i < count; i++) {
-    if (dtype == JAXPAR_FLOAT32) ((float *)out)[i] = (float)v[i];
+    if (f32) ((float *)out)[i] = (float)v[i];
     else ((double *)out)[i] = v[i];
   }
   return out;
 }
 
-static double element(int dtype, const void *v, int64_t i) {
-  return dtype == JAXPAR_FLOAT32 ? ((const float *)v)[i] : ((const double *)v)[i];
+static double element(int f32, const void *v, int64_t i) {
+  return f32 ? ((const float *)v)[i] : ((const double *)v)[i];
+}
+
+/* The kernel in the precision of the run; param = {W1, b1, W2, b2}. */
+static int train(int f32, MPI_Comm comm, int64_t n, int64_t d_in, int64_t h, int64_t d_out,
+                 const void *x, const void *y, void *const param[4], int64_t steps,
+                 int64_t batch, double lr, void *losses) {
+  if (f32)
+    return jaxpar_sgd_f32(comm, n, d_in, h, d_out, x, y, param[0], param[1], param[2],
+                          param[3], steps, batch, lr, losses);
+  return jaxpar_sgd_f64(comm, n, d_in, h, d_out, x, y, param[0], param[1], param[2],
+                        param[3], steps, batch, lr, losses);
 }
 
 int main(int argc, char **argv) {
@@ -76,7 +89,7 @@ int main(int argc, char **argv) {
   int64_t n = 4096, d_in = 64, h = 128, d_out = 4, batch = 256, steps = 100;
   int64_t seed = 0, print_every = 10;
   double lr = 0.1;
-  int dtype = JAXPAR_FLOAT64, ok = 1, known = 1;
+  int f32 = 0, ok = 1, known = 1;
   const char *opt = NULL, *val = NULL;
   for (int i = 1; i < argc && ok; i++) {
     opt = argv[i];
@@ -95,8 +108,8 @@ int main(int argc, char **argv) {
       lr = strtod(val, &end);
       ok = *val != '\0' && *end == '\0' && isfinite(lr) && lr > 0.0;
     } else if (!strcmp(opt, "--dtype")) {
-      if (!strcmp(val, "float64")) dtype = JAXPAR_FLOAT64;
-      else if (!strcmp(val, "float32")) dtype = JAXPAR_FLOAT32;
+      if (!strcmp(val, "float64")) f32 = 0;
+      else if (!strcmp(val, "float32")) f32 = 1;
       else ok = 0;
     } else ok = known = 0;
     i++;
@@ -128,9 +141,11 @@ int main(int argc, char **argv) {
   fill_uniform(tb1, h, 0.01, seed, TEACHER_B1);
   fill_uniform(tw2, n_w2, 1.0 / h, seed, TEACHER_W2);
   fill_uniform(tb2, d_out, 0.01, seed, TEACHER_B2);
-  jaxpar_gemm(JAXPAR_FLOAT64, 0, 0, n, h, d_in, 1.0, xd, d_in, tw1, h, 0.0, hid, h);
+  CBLAS(dgemm)(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, h, d_in, 1.0, xd, d_in, tw1, h,
+               0.0, hid, h);
   for (int64_t i = 0; i < n * h; i++) hid[i] = tanh(hid[i] + tb1[i % h]);
-  jaxpar_gemm(JAXPAR_FLOAT64, 0, 0, n, d_out, h, 1.0, hid, h, tw2, d_out, 0.0, yd, d_out);
+  CBLAS(dgemm)(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d_out, h, 1.0, hid, h, tw2, d_out,
+               0.0, yd, d_out);
   for (int64_t i = 0; i < n * d_out; i++)
     yd[i] += tb2[i % d_out] + 0.01 * uniform(seed, NOISE, (uint64_t)i);
   fill_uniform(tw1, n_w1, 1.0 / d_in, seed, STUDENT_W1); /* the teacher is no longer needed */
@@ -138,13 +153,13 @@ int main(int argc, char **argv) {
   memset(tb1, 0, sizeof(double) * h);
   memset(tb2, 0, sizeof(double) * d_out);
 
-  void *x = to_dtype(dtype, xd, n * d_in), *y = to_dtype(dtype, yd, n * d_out);
-  void *init[4] = {to_dtype(dtype, tw1, n_w1), to_dtype(dtype, tb1, h),
-                   to_dtype(dtype, tw2, n_w2), to_dtype(dtype, tb2, d_out)};
-  void *param[4] = {to_dtype(dtype, tw1, n_w1), to_dtype(dtype, tb1, h),
-                    to_dtype(dtype, tw2, n_w2), to_dtype(dtype, tb2, d_out)};
+  void *x = to_dtype(f32, xd, n * d_in), *y = to_dtype(f32, yd, n * d_out);
+  void *init[4] = {to_dtype(f32, tw1, n_w1), to_dtype(f32, tb1, h),
+                   to_dtype(f32, tw2, n_w2), to_dtype(f32, tb2, d_out)};
+  void *param[4] = {to_dtype(f32, tw1, n_w1), to_dtype(f32, tb1, h),
+                    to_dtype(f32, tw2, n_w2), to_dtype(f32, tb2, d_out)};
   const int64_t counts[4] = {n_w1, h, n_w2, d_out};
-  const size_t elem = jaxpar_elem_size(dtype);
+  const size_t elem = f32 ? sizeof(float) : sizeof(double);
   void *losses = malloc((size_t)steps * elem);
   free(xd); free(yd); free(hid); free(tw1); free(tb1); free(tw2); free(tb2);
   if (!x || !y || !losses || !init[0] || !init[1] || !init[2] || !init[3] ||
@@ -157,18 +172,16 @@ int main(int argc, char **argv) {
     printf("jaxpar-sgd: %d ranks, n=%lld d_in=%lld hidden=%lld d_out=%lld batch=%lld "
            "steps=%lld lr=%g, %s\n", size, (long long)n, (long long)d_in, (long long)h,
            (long long)d_out, (long long)batch, (long long)steps, lr,
-           dtype == JAXPAR_FLOAT32 ? "float32" : "float64");
+           f32 ? "float32" : "float64");
 
   /* One warm-up step on a copy (page faults, BLAS start-up), then the timed run
    * of all steps from the initial parameters. */
-  int err = jaxpar_sgd(&comm, dtype, n, d_in, h, d_out, x, y, param[0], param[1],
-                       param[2], param[3], 1, batch, lr, losses);
+  int err = train(f32, comm, n, d_in, h, d_out, x, y, param, 1, batch, lr, losses);
   for (int p = 0; p < 4; p++) memcpy(param[p], init[p], (size_t)counts[p] * elem);
   MPI_Barrier(comm);
   double t0 = MPI_Wtime();
   if (err == 0)
-    err = jaxpar_sgd(&comm, dtype, n, d_in, h, d_out, x, y, param[0], param[1],
-                     param[2], param[3], steps, batch, lr, losses);
+    err = train(f32, comm, n, d_in, h, d_out, x, y, param, steps, batch, lr, losses);
   double local = MPI_Wtime() - t0, slowest;
   if (err != 0) {
     fprintf(stderr, "jaxpar-sgd: rank %d: kernel failed with code %d\n", rank, err);
@@ -180,7 +193,7 @@ int main(int argc, char **argv) {
   double checksum = 0.0;
   for (int p = 0; p < 4; p++)
     for (int64_t i = 0; i < counts[p]; i++)
-      checksum += (double)(1 + (i + p) % 7) * element(dtype, param[p], i);
+      checksum += (double)(1 + (i + p) % 7) * element(f32, param[p], i);
   double local_range[2] = {checksum, -checksum}, range[2];
   MPI_Allreduce(local_range, range, 2, MPI_DOUBLE, MPI_MAX, comm); /* max and -min */
 
@@ -188,8 +201,8 @@ int main(int argc, char **argv) {
   if (rank == 0) {
     for (int64_t t = 0; t < steps; t++)
       if (t % print_every == 0 || t == steps - 1)
-        printf("step %6lld  loss %.10g\n", (long long)t, element(dtype, losses, t));
-    const double first = element(dtype, losses, 0), last = element(dtype, losses, steps - 1);
+        printf("step %6lld  loss %.10g\n", (long long)t, element(f32, losses, t));
+    const double first = element(f32, losses, 0), last = element(f32, losses, steps - 1);
     const double spread = range[0] + range[1];
     const int learned = isfinite(last) && last * LEARNING_FACTOR <= first;
     const int replicated = isfinite(spread) && spread <= 1e-12 * fmax(1.0, fabs(range[0]));

@@ -1,20 +1,22 @@
 """Data-parallel SGD of the MLP yhat = tanh(x W1 + b1) W2 + b2 in numpy with
-mpi4py: the same algorithm as mpi_c/sgd.c.
+mpi4py: the same algorithm as c_mpi.c.
 
 Parameters are replicated. Each rank runs the forward and backward pass on its
 contiguous slice of step t's global batch (rows (t B + i) mod n), scaled by the
 global 1/B so that one sum-Allreduce of a single packed buffer
 [dW1 | db1 | dW2 | db2 | loss] per step yields the full-batch gradient and loss.
+Every rank holds the full x and y, and reads only its rows of each batch.
 """
 import numpy as np
 from mpi4py import MPI
 
-from jaxpar.harness.blocks import block_slice
+from jaxpar.core.layout import block_sizes, block_slice
+from jaxpar.core.prepared import PreparedRun
 
 NAMES = ("W1", "b1", "W2", "b2")
 
 
-def sgd(comm, x, y, params, steps, batch, lr):
+def sgd(comm, x, y, params, *, steps, batch, lr):
     p = {name: params[name].copy() for name in NAMES}
     mine = block_slice(batch, comm.size, comm.rank)  # may be empty when batch < ranks
     # The gradients are views into the buffer that is all-reduced.
@@ -43,3 +45,10 @@ def sgd(comm, x, y, params, steps, batch, lr):
             p[name] -= lr * grad[name]
         losses[t] = loss[0]
     return p, losses
+
+
+def prepare(x, y, params, *, steps, batch, lr, comm, devices=None):
+    # The result is the replicated parameters and the summed losses on every rank.
+    return PreparedRun(run=lambda: sgd(comm, x, y, params, steps=steps, batch=batch, lr=lr),
+                       gather=lambda output: output, ranks=comm.size, grid=None, launch="mpirun",
+                       details={"batch_rows": block_sizes(batch, comm.size)})

@@ -1,0 +1,115 @@
+"""The shape of a workload's problem definition (jaxpar/workloads/<name>/problem.py).
+
+A Problem says everything the harness needs to know about a workload without
+importing MPI or JAX: its sizes, weak-scaling dimension, algorithms and
+options, how to generate seeded inputs, validate them, compute the float64
+reference and check a result, its FLOP count and ideal time, and which
+record fields hold its time, rate and errors. The runner, the sweep, the
+report and the API read it; none of them branches on a workload's name.
+"""
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+DTYPES = {"float64": np.float64, "float32": np.float32}
+
+
+@dataclass(frozen=True)
+class Option:
+    """A per-configuration setting that is not a size (a runner flag and a config key)."""
+    default: int | float
+    kind: type          # int: a positive integer; float: a finite number
+    help: str
+
+
+@dataclass(frozen=True)
+class Curve:
+    """A per-step series in the record (e.g. SGD losses) that the report overlays per problem."""
+    field: str
+    title: str
+    xlabel: str
+    ylabel: str
+    stem: str           # the plot is <workload>_<stem>.png
+
+
+class Problem:
+    name: str
+    sizes: dict                 # size key -> help; the runner's flags, in order (d_in is --d-in)
+    weak_size: str              # the size multiplied by P in weak scaling
+    algorithms: tuple = ()      # () where the workload has none
+    options: dict = {}          # name -> Option
+    time_field: str             # the record's summary of the repeat times
+    time_unit: str              # what one such time measures ("run", "step")
+    flops_field: str            # the record's FLOP count per time unit
+    error_fields: tuple         # the record's relative errors
+    tolerance: dict             # dtype -> bound on every error field
+    curve: Curve | None = None
+
+    def size_label(self, sizes: dict) -> str:
+        return " ".join(f"{k}={v}" for k, v in sizes.items())
+
+    def time_divisor(self, sizes: dict) -> int:
+        """Repeat time / this = the time per time_unit."""
+        return 1
+
+    # The API side: the public function's arrays and keywords.
+    def inputs(self, sizes: dict, dtype: str, seed: int) -> tuple:
+        raise NotImplementedError
+
+    def arguments(self, sizes: dict, options: dict) -> dict:
+        """The public function's keyword arguments for these sizes and options."""
+        raise NotImplementedError
+
+    def describe(self, *inputs, **arguments):
+        """What every rank must agree on before anything else is checked."""
+        raise NotImplementedError
+
+    def validate(self, *inputs, **arguments) -> tuple[tuple, dict]:
+        """Raise ValueError on bad input; return the inputs and arguments normalized."""
+        raise NotImplementedError
+
+    # The harness side: correctness and the record.
+    def check(self, inputs: tuple, arguments: dict, result, dtype: str) -> dict:
+        """The error fields, "tolerance" and "verified" of a result against float64 numpy."""
+        raise NotImplementedError
+
+    def record(self, sizes: dict, options: dict, dtype: str, summary: dict, result,
+               algorithm, details: dict) -> dict:
+        """The workload's own record fields; summary: the time per time_unit; details: the
+        implementation's (e.g. the panel width it used)."""
+        raise NotImplementedError
+
+    def ideal_seconds(self, record: dict, core_gflops: float, alpha: float, beta: float):
+        """Ideal time per time_unit: FLOPs at P x the single-core rate plus an alpha-beta model
+        of the communication; None where there is no model."""
+        return None
+
+
+# ---------------------------------------------------------------- shared validators
+
+def describe_array(x):
+    return (type(x).__name__, getattr(x, "shape", None), str(getattr(x, "dtype", None)))
+
+
+def is_int(x) -> bool:
+    return isinstance(x, numbers.Integral) and not isinstance(x, bool)
+
+
+def check_positive_int(name, value):
+    if not is_int(value) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+def check_float_matrix(name, x, layout=""):
+    """x must be a non-empty 2-D float64 or float32 numpy array."""
+    if not isinstance(x, np.ndarray):
+        raise ValueError(f"{name} must be a numpy array, got {type(x).__name__}")
+    if x.ndim != 2:
+        raise ValueError(f"{name} must be 2-D{layout}, got shape {x.shape}")
+    if x.dtype not in (np.float64, np.float32):
+        raise ValueError(f"{name} has dtype {x.dtype}; use float64 or float32")
+    if 0 in x.shape:
+        raise ValueError(f"{name} has an empty dimension: shape {x.shape}")
