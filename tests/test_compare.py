@@ -29,7 +29,7 @@ repeats = 2
 timeout = 120
 [hardware]
 gemm_n = 128
-pingpong = false
+pingpong = true
 
 [[sweep]]
 name = "matmul-strong"
@@ -177,6 +177,13 @@ def test_report_refers_to_every_plot_and_table(tiny):
     meta = json.loads((tiny["out"] / "sweep.json").read_text())
     rate = meta["hardware"]["core_gemm_gflops"]["float64"]
     assert rate > 0 and f"{rate:.2f} GFLOP/s" in report
+    # the α-β ideal of every verified row, from the measured ping-pong
+    assert meta["hardware"]["pingpong"]["alpha_s"] > 0
+    table = report.split("## Sweep matmul-strong")[1].split("## Sweep")[0]
+    header = next(line for line in table.splitlines() if line.startswith("| impl"))
+    column = header.split("|").index(" α-β ideal ")
+    rows = [line.split("|") for line in table.splitlines() if line.startswith("| ") and line != header]
+    assert rows and all(row[column].strip() not in ("", "—") for row in rows), rows
 
 
 def test_csv_matches_jsonl(tiny):

@@ -93,3 +93,30 @@ def test_scaling_rows_without_a_verified_baseline():
     (row,) = stats.scaling_rows(records, STRONG, {"float64": 10.0})
     assert row["speedup"] is None and row["efficiency"] is None and row["ideal_time"] is None
     assert math.isclose(row["hw_efficiency"], 0.5)
+
+
+def test_alpha_beta_ideal_time_of_each_workload():
+    """The α-β ideal by hand: FLOPs at P x the core rate plus the algorithm's messages."""
+    from jaxpar import registry
+
+    alpha, beta, rate = 1e-5, 1e-9, 10.0  # s, s/byte, GFLOP/s per core
+    ping = {"alpha_s": alpha, "beta_s_per_byte": beta}
+    summa = {**record("c_mpi", 4, 1.0), "sizes": {"m": 100, "k": 60, "n": 80}, "grid": [2, 2],
+             "panel": 32, "flops": 2.0 * 100 * 60 * 80}
+    # 2 panels of K (32 + 28 -> ceil(60 / 32)); each: a broadcast of 50 x 32 doubles over 2 ranks
+    # (one round) along the row and of 32 x 40 doubles down the column
+    compute = summa["flops"] / (4 * rate * 1e9)
+    expected = compute + 2 * ((alpha + 50 * 32 * 8 * beta) + (alpha + 32 * 40 * 8 * beta))
+    (row,) = stats.scaling_rows([summa], {**STRONG}, {"float64": rate}, ping)
+    assert row["model_time"] == pytest.approx(expected)
+    assert row["of_model"] == pytest.approx(expected / 1.0)
+    allgather = {**summa, "algorithm": "allgather", "grid": [4, 1]}
+    # ring all-gather of B (60 x 80 doubles) over 4 ranks: 3 alpha + 3/4 of the bytes
+    assert registry.problem("matmul").ideal_seconds(allgather, rate, alpha, beta) == pytest.approx(
+        compute + 3 * alpha + 0.75 * 60 * 80 * 8 * beta)
+    sgd = {"ranks": 2, "dtype": "float64", "flops_per_step": 4e6, "allreduce_bytes": 8000}
+    # ring all-reduce over 2 ranks: 2 alpha + the bytes once
+    assert registry.problem("sgd").ideal_seconds(sgd, rate, alpha, beta) == pytest.approx(
+        4e6 / (2 * rate * 1e9) + 2 * alpha + 8000 * beta)
+    (no_ping,) = stats.scaling_rows([summa], STRONG, {"float64": rate})
+    assert no_ping["model_time"] is None and no_ping["of_model"] is None

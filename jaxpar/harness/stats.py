@@ -51,7 +51,7 @@ def scaling_rows(records, sweep: dict, core_gflops: dict, pingpong: dict | None 
     from jaxpar.harness.sweep import WORKLOADS, per_rank_sizes
 
     spec = WORKLOADS[sweep["workload"]]
-    problem = registry.problem(sweep["workload"])
+    definition = registry.problem(sweep["workload"])
     scaling = sweep["scaling"]
 
     def problem(r):
@@ -70,7 +70,7 @@ def scaling_rows(records, sweep: dict, core_gflops: dict, pingpong: dict | None 
         base = candidates.get(r["launch"]) or next(iter(candidates.values()), None)
         t_one = base[spec.time_field]["median"] if base else None
         rate = core_gflops.get(r["dtype"])
-        model = (problem.ideal_seconds(r, rate, pingpong["alpha_s"], pingpong["beta_s_per_byte"])
+        model = (definition.ideal_seconds(r, rate, pingpong["alpha_s"], pingpong["beta_s_per_byte"])
                  if rate and pingpong else None)
         rows.append({
             "id": r["id"], "label": r.get("label", r["id"]), "workload": r["workload"],
