@@ -114,6 +114,9 @@ def prepare_output(path: Path) -> Path:
                           "or choose another --output")
     try:
         path.mkdir(parents=True, exist_ok=True)
+        if any(path.iterdir()):  # its report.md, results.csv or plots would be overwritten
+            raise ConfigError(f"output directory {path} is not empty and not a jaxpar.compare results "
+                              "directory: choose a new or empty --output")
         with tempfile.TemporaryFile(dir=path):
             pass
     except OSError as exc:
@@ -127,6 +130,14 @@ def existing_sweep(path: Path, flag: str) -> Path:
             raise ConfigError(f"{flag} {path}: no {name} there (not a jaxpar.compare results directory)")
     if flag == "--resume" and not os.access(path, os.W_OK):
         raise ConfigError(f"{flag} {path}: the directory is not writable")
+    from jaxpar.harness import results
+    try:  # a corrupt file: exit 2 with its name (and line), not a traceback
+        json.loads((path / "sweep.json").read_text())
+        results.manifest(path)
+        if (path / "results.jsonl").exists():
+            results.load(path / "results.jsonl")
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{flag} {path}: {exc}") from None
     return path
 
 
@@ -170,6 +181,15 @@ def run_configuration(config: dict, hardware: dict, env: dict) -> dict:
     identity = {k: config[k] for k in ("id", "label", "sweeps", "workload", "impl", "algorithm", "launch",
                                        "ranks", "dtype", "sizes", "repeats", "warmup", "seed", "options")}
     out = {**identity, **record, "id": config["id"], "sweeps": config["sweeps"]}
+    reported = (record.get("ranks"), record.get("processes"))
+    expected = (config["ranks"], 1 if config["launch"] == "single-process" else config["ranks"])
+    if "verified" in record and reported != expected:
+        # e.g. a launcher that does not match the MPI library starts P 1-rank jobs: the last
+        # one's record is no P-rank result, whatever its check says
+        out.update(status="failed_launch", ranks=config["ranks"], reported_ranks=reported[0],
+                   reported_processes=reported[1],
+                   error=f"requested P = {config['ranks']} ({config['launch']}) but the run "
+                         f"reported {reported[0]} rank(s) in {reported[1]} process(es)")
     out.setdefault("environment", env)
     out["core_gemm_gflops"] = hardware["core_gemm_gflops"].get(config["dtype"])
     out["timeout_s"] = config["timeout"]
@@ -177,7 +197,14 @@ def run_configuration(config: dict, hardware: dict, env: dict) -> dict:
     return out
 
 
+INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
+
+
 def _raise_interrupt(signum, frame):
+    """Ctrl-C or kill: unwind, the launchers killing their children on the way out
+    (harness/lifetime.py); further signals are ignored while it unwinds."""
+    for s in INTERRUPTS:
+        signal.signal(s, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
@@ -276,7 +303,9 @@ def main(argv=None) -> int:
         console.print(f"report: {outdir / 'report.md'}")
         return 0
 
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)  # kill: clean up as for Ctrl-C
+    # kill unwinds as Ctrl-C does; a signal ignored at start (a background job's SIGINT) stays so
+    previous = {s: signal.signal(s, _raise_interrupt) for s in INTERRUPTS
+                if signal.getsignal(s) is not signal.SIG_IGN}
     try:
         if not args.resume:
             meta = {"config": config, "plan": plan, "planned": len(plan), "command":
@@ -288,6 +317,7 @@ def main(argv=None) -> int:
             tmp = outdir / "sweep.json.tmp"
             tmp.write_text(json.dumps(meta, indent=1))
             os.replace(tmp, outdir / "sweep.json")
+            results.add_to_manifest(outdir, results.FILES)
             console.print(f"{len(plan)} configurations -> {outdir}")
         run_sweep(outdir, meta, console)
     except KeyboardInterrupt:
@@ -295,7 +325,8 @@ def main(argv=None) -> int:
                       f"continue with: python -m jaxpar.compare --resume {outdir}")
         return 130
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
     rendered = report.render(outdir)
     print_summary(rendered, console)
     console.print(f"results: {outdir}/results.jsonl, results.csv; report: {outdir / 'report.md'} "

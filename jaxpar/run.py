@@ -52,6 +52,16 @@ def positive_int(text):
     return value
 
 
+def nonnegative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {value}")
+    return value
+
+
 def build_parser():
     """One subcommand per workload of the registry, its flags from the problem definition."""
     parser = RankAwareParser(prog="python -m jaxpar.run",
@@ -76,8 +86,9 @@ def build_parser():
                            type=positive_int if option.kind is int else float, help=option.help)
         p.add_argument("--dtype", choices=DTYPE_NAMES, default="float64")
         p.add_argument("--repeats", type=positive_int, default=5)
-        p.add_argument("--warmup", type=int, default=1)
-        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--warmup", type=nonnegative_int, default=1,
+                       help="untimed repeats before the timed ones (default 1)")
+        p.add_argument("--seed", type=nonnegative_int, default=0)
         p.add_argument("--devices", type=positive_int, default=None,
                        help="JAX devices in a single-process run (default: one per rank under mpirun)")
         p.add_argument("--cores-per-rank", type=positive_int, default=1)
@@ -160,17 +171,64 @@ def pinning_flags(argv):
     return devices, as_int(flags.cores_per_rank, 1), not flags.no_pin
 
 
+# What each launcher tells its processes about the size of the job. Where the
+# launcher and the MPI library differ (Open MPI's mpirun over MPICH's libmpi,
+# srun without --mpi=pmi2/pmix), every process starts as its own 1-rank world,
+# runs alone and would report a P = 1 result.
+LAUNCHER_SIZE_VARIABLES = ("OMPI_COMM_WORLD_SIZE",   # Open MPI's mpirun
+                           "PMI_SIZE",               # MPICH's and Intel MPI's Hydra, srun --mpi=pmi2
+                           "MV2_COMM_WORLD_SIZE")    # MVAPICH
+SLURM_STEP_VARIABLE = "SLURM_STEP_NUM_TASKS"         # srun, whatever its --mpi plugin
+
+
+def launcher_mismatch(comm, environ=os.environ) -> str | None:
+    """A message if the launcher started more processes than MPI_COMM_WORLD holds, else None.
+
+    The MPI launchers' own variables decide where there is one; Slurm's step size
+    only where none is set (mpirun inside an allocation starts its own job).
+    """
+    for name in LAUNCHER_SIZE_VARIABLES + (SLURM_STEP_VARIABLE,):
+        value = environ.get(name, "")
+        if value.isdigit():
+            if int(value) != comm.size:
+                return (f"the launcher started {value} processes ({name}={value}) but MPI_COMM_WORLD "
+                        f"has {comm.size}: the launcher and the MPI library differ, so every process "
+                        "runs alone. Use the mpirun of the MPI that mpi4py and jaxpar were built with "
+                        f"(this one: {MPI.Get_library_version().splitlines()[0].strip()}), or under "
+                        "Slurm `srun --mpi=pmi2` (MPICH) or `--mpi=pmix` (Open MPI).")
+            if name != SLURM_STEP_VARIABLE:
+                return None
+    return None
+
+
 def main(argv=None):
+    from jaxpar.harness import lifetime
+    lifetime.watch_parent()  # die with the compare that launched this rank (docs/compare.md)
     comm = MPI.COMM_WORLD
+    mismatch = launcher_mismatch(comm)
+    if mismatch:  # every process is rank 0 of its own world: each says so and exits
+        fail(comm, mismatch, 2)
     argv = sys.argv[1:] if argv is None else list(argv)
+    load_at_start = os.getloadavg()
     single_process_devices, cores_per_rank, pin = pinning_flags(argv)
-    pin_record = {"pinned": False}
     if pin:
         local_rank = comm.Split_type(MPI.COMM_TYPE_SHARED).rank
         per_rank = pinning.pin(local_rank, cores_per_rank, single_process_devices)
-        pin_record = {"pinned": True, "per_rank": comm.gather(per_rank, root=0)}
+    else:  # --no-pin: what the launcher (e.g. srun --cpu-bind) applied, recorded as it is
+        per_rank = pinning.current()
+    pin_record = {"pinned": pin, "per_rank": comm.gather(per_rank, root=0)}
     args = build_parser().parse_args(argv)
     jax_runtime = registry.entry(args.workload, args.impl).runtime == registry.JAX_RUNTIME
+    if args.output:  # found now, not after the run
+        error = None
+        if comm.rank == 0:
+            try:
+                open(args.output, "a").close()
+            except OSError as exc:
+                error = f"cannot write --output {args.output}: {exc.strerror or exc}"
+        error = comm.bcast(error, root=0)
+        if error:
+            fail(comm, error, 2)
     inject_fault(args.impl, comm, args.devices)
     if comm.size == 1 and jax_runtime and args.devices:
         import jax  # before any JAX backend starts: one CPU device per requested device
@@ -188,9 +246,14 @@ def main(argv=None):
         print(f"jaxpar.run: rank {comm.rank} failed; aborting all ranks", file=sys.stderr, flush=True)
         comm.Abort(1)
 
+    from jaxpar.harness import records
+    pools = comm.gather(records.thread_pools(), root=0)  # the libraries are all loaded by now
     if comm.rank == 0:
-        from jaxpar.harness.records import environment
-        record["environment"] = environment()
+        record["thread_pools_per_rank"] = pools
+        record["launcher"] = records.launcher()
+        record["load_average"] = {"start": [round(v, 2) for v in load_at_start],
+                                  "end": records.load_average()}
+        record["environment"] = records.environment()
         line = json.dumps(record)
         print(line, flush=True)
         if args.output:

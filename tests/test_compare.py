@@ -110,7 +110,7 @@ def tiny(tmp_path_factory):
 def test_tiny_sweep_writes_every_output(tiny):
     proc, out = tiny["proc"], tiny["out"]
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    for name in ("results.jsonl", "results.csv", "report.md", "sweep.json"):
+    for name in ("results.jsonl", "results.csv", "scaling.csv", "report.md", "sweep.json", "manifest.json"):
         assert (out / name).stat().st_size > 0, name
     for stem in STEMS:
         assert (out / f"{stem}.png").is_file() and (out / f"{stem}.svg").is_file(), stem
@@ -170,9 +170,12 @@ def test_report_refers_to_every_plot_and_table(tiny):
         if path.suffix in (".png", ".svg"):
             assert f"({path.name})" in report, path.name
     for heading in ("## Methodology", "## Failures", "## Sweep matmul-strong", "## Sweep matmul-weak",
-                    "## Sweep sgd-strong", "## GFLOP/s against problem size", "## SGD loss curves",
-                    "## Code size"):
+                    "## Sweep sgd-strong", "## JIT compile time", "## GFLOP/s against problem size",
+                    "## SGD loss curves", "## Code size"):
         assert heading in report
+    assert "matmul-strong: 2 timed repeats after 1 warm-up" in report
+    compiles = report.split("## JIT compile time")[1].split("\n## ")[0]
+    assert "| matmul | jax | summa | single-process | 2 |" in compiles and "| c_mpi |" not in compiles
     assert "jaxpar/csrc/common.c" in report and "GFLOP/s" in report and "IQR" in report
     meta = json.loads((tiny["out"] / "sweep.json").read_text())
     rate = meta["hardware"]["core_gemm_gflops"]["float64"]
@@ -492,3 +495,27 @@ def test_implementation_names_match_the_api():
     assert out.returncode == 0, out.stderr
     assert ", ".join(registry.implementations("sgd")) in " ".join(out.stdout.split())
     assert sweep.IMPLEMENTATIONS == registry.IMPLEMENTATIONS
+
+
+def test_scaling_csv_rebuilds_the_tables(tiny):
+    """scaling.csv has one row per table row, with the metrics the tables show, and
+    results.csv carries the environment of every run."""
+    with open(tiny["out"] / "scaling.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    report = (tiny["out"] / "report.md").read_text()
+    sections = [part.split("\n## ")[0] for part in report.split("## Sweep ")[1:]]
+    table_rows = [line for part in sections for line in part.splitlines()
+                  if line.startswith("| ") and not line.startswith("| impl")]
+    assert len(rows) == len(table_rows) > 0
+    for row in rows:
+        assert row["sweep"] in ("matmul-strong", "matmul-weak", "sgd-strong")
+        assert float(row["median_s"]) > 0 and float(row["hw_efficiency"]) > 0
+        if row["ranks"] == "1":
+            assert float(row["speedup"]) == 1.0
+    assert {r["flags"] for r in rows} - {""} <= {f for line in table_rows for f in [line.split("|")[-2].strip()]}
+    with open(tiny["out"] / "results.csv", newline="") as f:
+        env = list(csv.DictReader(f))
+    assert all(r["launcher"] in ("mpirun (Hydra)", "mpirun (Open MPI)", "none (singleton)") for r in env)
+    assert all("openblas" in r["blas_threads"] and r["mpi_library"] for r in env)
+    pinned = [r for r in env if r["launch"] == "mpirun"]
+    assert pinned and all(r["pinned"] == "True" and r["cores_per_rank"] for r in pinned)

@@ -14,6 +14,8 @@ import os
 import subprocess
 import sys
 
+from jaxpar.harness import lifetime
+
 
 def _gemm_rate(dtype: str, n: int, repeats: int) -> float:
     import time
@@ -42,13 +44,17 @@ def single_core_gemm_gflops(dtype: str = "float64", n: int = 2048, repeats: int 
     cores = sorted(os.sched_getaffinity(0))
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     procs = []
-    for i in range(concurrent):
-        code = (f"import os; os.sched_setaffinity(0, {{{cores[i % len(cores)]}}}); "
-                f"from jaxpar.harness.hardware import _gemm_rate; "
-                f"print(_gemm_rate({dtype!r}, {n}, {repeats}))")
-        procs.append(subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
-                                      text=True, env=env))
-    return [float(p.communicate()[0]) for p in procs]
+    try:  # each copy dies with this process, and is killed on Ctrl-C or SIGTERM
+        for i in range(concurrent):
+            code = (f"import os; os.sched_setaffinity(0, {{{cores[i % len(cores)]}}}); "
+                    f"from jaxpar.harness.hardware import _gemm_rate; "
+                    f"print(_gemm_rate({dtype!r}, {n}, {repeats}))")
+            procs.append(lifetime.popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                                        text=True, env=env))
+        return [float(p.communicate()[0]) for p in procs]
+    finally:
+        for p in procs:
+            lifetime.kill(p)
 
 
 def pingpong(sizes=(8, 1 << 20, 16 << 20), repeats: int = 20) -> dict:
@@ -86,10 +92,9 @@ def measure_pingpong(timeout: float = 120) -> dict | None:
     """Run pingpong() under its own `mpirun -n 2`; None if it fails or times out."""
     from jaxpar.harness.launch import mpirun_command
 
-    try:
-        proc = subprocess.run(mpirun_command(2) + [sys.executable, "-m", "jaxpar.harness.hardware",
-                                                   "pingpong"],
-                              capture_output=True, text=True, timeout=timeout, start_new_session=True)
+    try:  # killed, with its ranks, on return, on timeout and on Ctrl-C or SIGTERM
+        proc = lifetime.run(mpirun_command(2) + [sys.executable, "-m", "jaxpar.harness.hardware",
+                                                 "pingpong"], timeout=timeout)
     except subprocess.TimeoutExpired:
         return None
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
@@ -97,6 +102,7 @@ def measure_pingpong(timeout: float = 120) -> dict | None:
 
 
 def main(argv=None):
+    lifetime.watch_parent()  # a ping-pong rank dies with the compare that launched it
     parser = argparse.ArgumentParser(prog="python -m jaxpar.harness.hardware")
     sub = parser.add_subparsers(dest="what", required=True)
     gemm = sub.add_parser("gemm")

@@ -1,26 +1,35 @@
 """Launch one configuration as its own `mpirun -n P python -m jaxpar.run ...`.
 
 Used by `python -m jaxpar.compare` and the scripts in experiments/. Each launch
-gets a timeout; on expiry the whole process group (mpirun and every rank) is
-killed, so no MPI process outlives its configuration.
+gets a timeout; on expiry, on return and on any exception (Ctrl-C, SIGTERM) mpirun
+and every rank are killed (`lifetime.kill`), so no MPI process outlives its
+configuration; if this process dies first, they die with it (`lifetime.popen`).
 """
 from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from jaxpar.harness import lifetime
+
 
 def mpirun_command(ranks: int) -> list[str]:
-    mpirun = shutil.which("mpirun", path=str(Path(sys.executable).parent)) or shutil.which("mpirun")
+    """The launch of `ranks` processes: $JAXPAR_MPIRUN (a command line, e.g.
+    "srun --mpi=pmi2" inside a Slurm allocation) or the mpirun next to this Python
+    (the MPI wheel's), else the one on PATH; then -n ranks."""
+    launcher = shlex.split(os.environ.get("JAXPAR_MPIRUN", ""))
+    mpirun = (shutil.which(launcher[0]) if launcher else
+              shutil.which("mpirun", path=str(Path(sys.executable).parent)) or shutil.which("mpirun"))
     if mpirun is None:
-        raise RuntimeError("mpirun not found: the `mpich` wheel (a jaxpar dependency) provides it")
-    command = [mpirun, "-n", str(ranks)]
+        raise RuntimeError(f"{launcher[0] if launcher else 'mpirun'} not found: the MPI wheel (a jaxpar "
+                           "dependency) provides mpirun; JAXPAR_MPIRUN names another launcher")
+    command = [mpirun, *launcher[1:], "-n", str(ranks)]
     version = subprocess.run([mpirun, "--version"], capture_output=True, text=True).stdout
     if "Open MPI" in version or "OpenRTE" in version:
         command += ["--oversubscribe", "--bind-to", "none"]
@@ -44,17 +53,17 @@ def run_config(workload: str, ranks: int, runner_args: list, timeout: float = 60
         else:
             command = mpirun_command(ranks) + args
         env = dict(os.environ, PYTHONUNBUFFERED="1")
-        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                env=env, start_new_session=True)
+        proc = lifetime.popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=env)
         try:
             stdout, stderr = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            _kill_group(proc.pid)
+            lifetime.kill(proc)
             stdout, stderr = proc.communicate()
             return {"status": "timeout", "error": f"no result after {timeout:g} s", "command": command,
                     "stderr": stderr[-4000:]}
-        finally:  # also on Ctrl-C; and a rank that outlived mpirun goes with its group
-            _kill_group(proc.pid)
+        finally:  # also on Ctrl-C and SIGTERM; and a rank that outlived mpirun goes too
+            lifetime.kill(proc)
         record = json.loads(out.read_text().splitlines()[-1]) if out.exists() and out.read_text().strip() else None
         if record is None:
             return {"status": "crashed", "error": _last_error(stderr) or f"exit code {proc.returncode}",
@@ -62,13 +71,6 @@ def run_config(workload: str, ranks: int, runner_args: list, timeout: float = 60
         record["status"] = "ok" if record.get("verified") else "failed_check"
         record["command"] = command
         return record
-
-
-def _kill_group(pgid: int) -> None:
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except ProcessLookupError:  # the whole group has exited
-        pass
 
 
 def _last_error(stderr: str) -> str | None:

@@ -40,3 +40,10 @@ def pin(local_rank: int, cores_per_rank: int, single_process_devices: int | None
         "threads": int(threads),
         "env": {name: os.environ.get(name) for name in THREAD_VARIABLES + ("XLA_FLAGS",)},
     }
+
+
+def current() -> dict:
+    """The affinity and thread variables as launched (--no-pin), in pin()'s format."""
+    cores = sorted(os.sched_getaffinity(0))
+    return {"cores": cores, "available_cores": cores, "oversubscribed": None,
+            "threads": None, "env": {name: os.environ.get(name) for name in THREAD_VARIABLES + ("XLA_FLAGS",)}}

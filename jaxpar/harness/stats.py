@@ -84,5 +84,27 @@ def scaling_rows(records, sweep: dict, core_gflops: dict, pingpong: dict | None 
             "hw_efficiency": hardware_efficiency(r["gflops"], r["ranks"], rate) if rate else None,
             "model_time": model,
             "of_model": model / times["median"] if model else None,
+            "iqr_fraction": times["iqr"] / times["median"] if times["median"] > 0 else None,
+            # the spread of the repeats carried into the metrics: values at the q3 and q1 times
+            "efficiency_range": ([parallel_efficiency(t_one, times[q], r["ranks"], scaling)
+                                  for q in ("q3", "q1")] if base and times["q1"] > 0 else None),
+            "hw_efficiency_range": ([hardware_efficiency(r["gflops"], r["ranks"], rate)
+                                     * times["median"] / times[q] for q in ("q3", "q1")]
+                                    if rate and times["q1"] > 0 else None),
         })
     return rows
+
+
+NOISY_IQR = 0.10  # a row whose IQR is more than this fraction of its median is flagged
+
+
+def flags(row: dict) -> list[str]:
+    """What a reader should doubt about a scaling row: noise, and more than ideal."""
+    out = []
+    if row.get("iqr_fraction") is not None and row["iqr_fraction"] > NOISY_IQR:
+        out.append(f"noisy: IQR {100 * row['iqr_fraction']:.0f}% of median")
+    if row.get("efficiency") is not None and row["efficiency"] > 1.0 and row["ranks"] > 1:
+        out.append("efficiency > 100%")
+    if row.get("hw_efficiency") is not None and row["hw_efficiency"] > 1.0:
+        out.append("above the GEMM limit")
+    return out

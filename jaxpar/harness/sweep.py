@@ -198,6 +198,23 @@ def resolve(raw: dict) -> dict:
     return {"title": title, "hardware": hardware, "sweeps": resolved}
 
 
+NAME_MAX = 200
+LONGEST_PLOT_SUFFIX = "_efficiency.svg"  # report.plot_efficiency: the longest file name a sweep name goes into
+
+
+def _check_name(name, where):
+    """A sweep name names plot files: printable, no slash, short enough for a file name."""
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"{where}: name must be a non-empty string")
+    if not name.isprintable() or any(c in name for c in "/\\"):
+        raise ConfigError(f"{where}: name {name!r} must be printable characters only: no slash, "
+                          "backslash, NUL, newline or other control character")
+    if len(name) > NAME_MAX or len((name + LONGEST_PLOT_SUFFIX).encode()) > 254:
+        raise ConfigError(f"{where}: name {name[:40]!r}... is too long ({len(name)} characters, "
+                          f"{len(name.encode())} bytes in UTF-8): at most {NAME_MAX} characters, and "
+                          f"{254 - len(LONGEST_PLOT_SUFFIX)} bytes, as it names plot files")
+
+
 def _resolve_sweep(sweep, defaults, index):
     where = f"sweep {index}"
     if not isinstance(sweep, dict):
@@ -217,9 +234,7 @@ def _resolve_sweep(sweep, defaults, index):
         raise ConfigError(f"{where}: {workload} has no algorithms; remove 'algorithms'")
     s = {**defaults, **sweep}
     if "name" in sweep:
-        if not isinstance(sweep["name"], str) or not sweep["name"].strip() \
-                or any(c in sweep["name"] for c in "/\\"):
-            raise ConfigError(f"{where}: name must be a non-empty string without slashes")
+        _check_name(sweep["name"], where)
         where = f"sweep {sweep['name']!r}"
     scaling = _choice("scaling", s["scaling"], SCALING_MODES, where)
     impls = registry.implementations(workload)

@@ -141,3 +141,21 @@ def test_jax_summa_refuses_an_unpadded_k_at_trace_time(impl):
         args = (jnp.ones((4, 2, 3)), jnp.ones((4, 3, 2)))
     with pytest.raises(ValueError, match="padded to a multiple of panel"):
         kernel.lower(*args)
+
+
+@pytest.mark.mpi(min_size=2)
+@pytest.mark.parametrize("impl", ["c_mpi", "jax"])
+def test_ranks_that_pass_different_values_all_raise(impl):
+    """Same shapes, different data (an unseeded generator, say): refused on every rank."""
+    a, b = matmul_inputs(5, 4, 3, "float64", seed=COMM.rank)
+    with pytest.raises(ValueError, match="ranks passed different values"):
+        jaxpar.matmul(a, b, impl=impl)
+    COMM.Barrier()
+
+
+@pytest.mark.mpi
+def test_a_panel_wider_than_k_is_one_panel():
+    """A huge panel (2**61) must neither overflow a size product nor change the result."""
+    a, b = matmul_inputs(6, 5, 4, "float64", seed=2)
+    for impl in ("c_mpi", "mpi4py", "jax", "jax_pmap"):
+        check(a, b, impl, "summa", panel=2 ** 61)

@@ -182,3 +182,14 @@ def test_c_kernel_rejects_bad_arguments_without_communicating():
     kw = _valid()
     with pytest.raises(CLibraryError):
         c_mpi.sgd(COMM, kw["x"], kw["y"], kw["params"], steps=2, batch=0, lr=0.1)
+
+
+def test_ranks_that_pass_different_values_all_raise():
+    if COMM.size == 1:
+        pytest.skip("needs two ranks")
+    kw = _valid()
+    kw["params"] = {**kw["params"], "W2": kw["params"]["W2"] + 1e-12 * COMM.rank}
+    with pytest.raises(ValueError, match="ranks passed different values") as info:
+        jaxpar.sgd(kw["x"], kw["y"], kw["params"], "mpi4py", steps=2, lr=0.1, batch=4)
+    messages = COMM.allgather(str(info.value))
+    assert all(m == messages[0] for m in messages)
