@@ -1,5 +1,8 @@
 """The standalone C executable and the per-rank runner, launched with mpirun."""
 import json
+import os
+import re
+import resource
 import sys
 
 import pytest
@@ -25,6 +28,74 @@ def test_standalone_matmul_rejects_bad_arguments(args):
     result = run_mpi(2, [executable("jaxpar-matmul")] + args, timeout=60)
     assert result.returncode == 2
     assert "invalid arguments" in result.stderr and "usage:" in result.stderr
+
+
+def test_standalone_matmul_help():
+    result = run_mpi(2, [executable("jaxpar-matmul"), "--help"], timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("usage: jaxpar-matmul M K N") == 1  # printed once, by rank 0
+    assert result.stderr == ""
+
+
+@pytest.mark.parametrize("ranks", [1, 2])
+@pytest.mark.parametrize("algorithm", ["summa", "allgather"])
+@pytest.mark.parametrize("m,k,n", [(5, 1, 1), (1, 1, 1), (3, 7, 1), (1, 1, 4), (2, 3, 5)])
+def test_standalone_matmul_checksum_is_never_zero(ranks, algorithm, m, k, n):
+    # A(i,j) = B(i,j) = j + 1 (0-based): sum(C) = M K(K+1)/2 N(N+1)/2 > 0 at every
+    # shape, so an all-zero (or otherwise wrong) C cannot validate; with A(i,j) = j
+    # it was 0 whenever K or N was 1.
+    result = run_mpi(ranks, [executable("jaxpar-matmul"), m, k, n, "--repeats", 1,
+                             "--algorithm", algorithm], timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    checksum = re.search(r"Solution validates: checksum (\S+),", result.stdout)
+    assert checksum, result.stdout
+    assert float(checksum.group(1)) == m * (k * (k + 1) // 2) * (n * (n + 1) // 2) > 0
+
+
+@pytest.mark.parametrize("extra", [[], ["--algorithm", "allgather"], ["--dtype", "float32"]])
+def test_standalone_matmul_panel_wider_than_k(extra):
+    # Was "double free or corruption": a panel wider than K is one panel of K.
+    result = run_mpi(2, [executable("jaxpar-matmul"), 64, 64, 64, "--panel", 2 ** 61,
+                         "--repeats", 1] + extra, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Solution validates" in result.stdout
+
+
+PHYSICAL_MEMORY = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGESIZE")
+
+
+@pytest.mark.parametrize("ranks,args,message", [
+    (1, [2 ** 61, 1, 1], "overflow a 64-bit count"),  # was a segfault
+    (2, [64, 64, 2 ** 61], "overflow a 64-bit count"),
+    (2, [1, 2 ** 61, 1, "--algorithm", "allgather"], "overflow a 64-bit count"),
+    (2, [2 ** 62, 2 ** 62, 2 ** 62], "overflow a 64-bit count"),
+    (2, [200000, 200000, 200000], f"more than the {PHYSICAL_MEMORY} bytes of physical memory"),
+    (1, [1, 2 ** 20, 2 ** 20, "--algorithm", "allgather"],
+     f"more than the {PHYSICAL_MEMORY} bytes of physical memory"),
+])
+def test_standalone_matmul_refuses_sizes_before_allocating(ranks, args, message):
+    result = run_mpi(ranks, [executable("jaxpar-matmul")] + args, timeout=60)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.count(message) == 1, result.stderr  # reported once, by rank 0
+    if "physical memory" in message:
+        assert re.search(r"needs \d+ bytes per rank", result.stderr)
+    assert "Solution" not in result.stdout
+
+
+def limit_address_space(limit):
+    return lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def test_standalone_matmul_kernel_out_of_memory_says_so():
+    # Each rank holds half of B (512 MiB) and the kernel gathers all of it (1 GiB):
+    # within physical memory, but not within a 1.2 GB address space per process.
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    result = run_mpi(2, [executable("jaxpar-matmul"), 1, 16384, 8192, "--algorithm", "allgather",
+                         "--repeats", 1], timeout=120, env=env,
+                     preexec_fn=limit_address_space(1_200_000_000))
+    assert result.returncode != 0, result.stdout + result.stderr
+    assert "kernel failed: out of memory" in result.stderr, result.stderr
+    assert "MPI_Alloc_mem" not in result.stderr
 
 
 RUNNER = [sys.executable, "-m", "jaxpar.run", "matmul"]

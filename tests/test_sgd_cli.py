@@ -1,6 +1,9 @@
 """The SGD workload from the command line: the jaxpar-sgd executable and
 `python -m jaxpar.run sgd`, each launched under its own mpirun."""
 import json
+import os
+import re
+import resource
 import statistics
 import sys
 
@@ -37,6 +40,60 @@ def test_standalone_sgd_rejects_bad_arguments(args, message):
     assert result.returncode == 2, result.stdout + result.stderr
     assert message in result.stderr and "usage:" in result.stderr
     assert result.stderr.count(message) == 1  # reported once, by rank 0
+
+
+def test_standalone_sgd_help():
+    result = run_mpi(2, [executable("jaxpar-sgd"), "--help"], timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("usage: jaxpar-sgd") == 1  # printed once, by rank 0
+    assert result.stderr == ""
+
+
+@pytest.mark.parametrize("ranks", [1, 2])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_standalone_sgd_one_step_validates(ranks, dtype):
+    # The first and last loss are then the same step: the check evaluates the
+    # trained parameters on that step's batch instead.
+    result = run_mpi(ranks, [executable("jaxpar-sgd"), *SMALL, "--steps", 1, "--dtype", dtype],
+                     timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    line = re.search(r"Solution validates: loss (\S+) -> (\S+) on the step's batch", result.stdout)
+    assert line, result.stdout
+    assert float(line.group(2)) < float(line.group(1))
+
+
+PHYSICAL_MEMORY = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGESIZE")
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--n", 2 ** 61, "--d-in", 8], "invalid argument --n 2305843009213693952"),  # was a segfault
+    (["--hidden", 2 ** 31], "invalid argument --hidden 2147483648"),
+    (["--n", 2 ** 31 - 1, "--d-in", 2 ** 31 - 1], "overflow a 64-bit count"),
+    (["--steps", 2 ** 62], "overflow a 64-bit count"),
+    # was a minute of swapping, then the OOM killer
+    (["--hidden", 100000, "--d-in", 30000, "--d-out", 1, "--n", 16],
+     f"more than the {PHYSICAL_MEMORY} bytes of physical memory"),
+    (["--n", 16, "--batch", 2 ** 31 - 1], f"more than the {PHYSICAL_MEMORY} bytes of physical memory"),
+])
+def test_standalone_sgd_refuses_sizes_before_allocating(args, message):
+    result = run_mpi(2, [executable("jaxpar-sgd"), *args], timeout=60)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.count(message) == 1, result.stderr  # reported once, by rank 0
+    if "physical memory" in message:
+        assert re.search(r"needs \d+ bytes per rank", result.stderr)
+    assert "Solution" not in result.stdout
+
+
+def test_standalone_sgd_kernel_out_of_memory_says_so():
+    # The kernel's buffers for a batch of 2^22 rows take 1.5 GB: within physical
+    # memory, but not within a 1 GB address space.
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    result = run_mpi(1, [executable("jaxpar-sgd"), "--n", 16, "--d-in", 8, "--hidden", 16,
+                         "--d-out", 2, "--batch", 2 ** 22, "--steps", 2], timeout=120, env=env,
+                     preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (10 ** 9, 10 ** 9)))
+    assert result.returncode != 0, result.stdout + result.stderr
+    assert "kernel failed: out of memory" in result.stderr, result.stderr
+    assert "MPI_Alloc_mem" not in result.stderr
 
 
 @pytest.mark.parametrize("impl", ["c_mpi", "jax"])

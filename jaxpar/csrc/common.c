@@ -3,8 +3,17 @@
 
 #include "common.h"
 
+/* floor(n index / parts), computed without forming n index (which overflows for
+ * n near INT64_MAX): with n = q parts + r, it is q index + floor(r index / parts),
+ * where r index < parts^2 fits easily. */
 int64_t jaxpar_block_lo(int64_t n, int parts, int index) {
-  return n * index / parts;
+  return (n / parts) * index + (n % parts) * index / parts;
+}
+
+int jaxpar_mul_overflows(int64_t a, int64_t b, int64_t *out) {
+  if (a < 0 || b < 0 || (a != 0 && b > INT64_MAX / a)) return 1;
+  *out = a * b;
+  return 0;
 }
 
 void *jaxpar_alloc(int64_t count, size_t size) {

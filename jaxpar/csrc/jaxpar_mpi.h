@@ -6,6 +6,10 @@
  * and every rank holds only its own block; the block partition is
  * jaxpar_block_lo(), the same formula the Python harness uses. Kernels return
  * 0 on success, JAXPAR_EINVAL for bad arguments, or an MPI error code.
+ * JAXPAR_EINVAL includes sizes whose products overflow int64_t, or whose MPI
+ * counts or CBLAS dimensions do not fit an int; it is decided from the
+ * arguments alone, before any communication, so every rank returns it alike.
+ * A failed allocation returns MPI_ERR_NO_MEM, also on every rank.
  */
 #ifndef JAXPAR_MPI_H
 #define JAXPAR_MPI_H
@@ -16,7 +20,7 @@
 enum { JAXPAR_EINVAL = -1 };
 
 /* First index of block `index` when n items are split into `parts` blocks whose
- * sizes differ by at most one. */
+ * sizes differ by at most one: floor(n index / parts), without overflow. */
 int64_t jaxpar_block_lo(int64_t n, int parts, int index);
 
 /* The CBLAS library this library was built against (set by CMake). */

@@ -4,6 +4,7 @@ passed by value. Not counted as code size: a C user writes the kernel, not this.
 from __future__ import annotations
 
 import numpy as np
+from mpi4py import MPI
 
 from jaxpar.core import clib
 from jaxpar.core.layout import block_slice, gather_blocks, process_grid
@@ -25,13 +26,21 @@ ALLGATHER = {np.dtype(np.float64): "jaxpar_matmul_allgather_f64",
              np.dtype(np.float32): "jaxpar_matmul_allgather_f32"}
 
 
+def check(code, name, buffers):
+    """clib.check, but a failed allocation in the kernel (MPI_ERR_NO_MEM, whose MPI
+    error string reads "MPI_Alloc_mem") says out of memory and what it allocated."""
+    if code == MPI.ERR_NO_MEM:
+        raise clib.CLibraryError(f"{name} failed: out of memory allocating {buffers}")
+    clib.check(code, name)
+
+
 def summa(comm, a, b, c, shape, grid, panel):
     """This rank's C block into c; a, b and c are this rank's C-contiguous blocks."""
     ffi, lib = clib.open_library(CDEF)
     name = SUMMA[a.dtype]
     code = getattr(lib, name)(clib.comm_handle(ffi, comm), *shape, *grid, panel,
                               clib.pointer(ffi, a), clib.pointer(ffi, b), clib.pointer(ffi, c))
-    clib.check(code, name)
+    check(code, name, "its A and B panels")
     return c
 
 
@@ -41,7 +50,7 @@ def allgather(comm, a, b, c, shape):
     name = ALLGATHER[a.dtype]
     code = getattr(lib, name)(clib.comm_handle(ffi, comm), *shape,
                               clib.pointer(ffi, a), clib.pointer(ffi, b), clib.pointer(ffi, c))
-    clib.check(code, name)
+    check(code, name, "the all-gathered B (K x N)")
     return c
 
 

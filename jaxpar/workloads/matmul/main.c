@@ -3,10 +3,19 @@
  *   mpirun -n P jaxpar-matmul M K N [--algorithm summa|allgather]
  *                                   [--repeats R] [--dtype float64|float32]
  *                                   [--panel W]
+ *   jaxpar-matmul --help
  *
- * Validation follows the Parallel Research Kernels: A(i,j) = B(i,j) = j, so
- * C(i,j) = j K(K-1)/2 and sum(C) = M K(K-1)/2 N(N-1)/2 at every size.
+ * Validation follows the Parallel Research Kernels: A(i,j) = B(i,j) = j + 1
+ * (0-based j), so C(i,j) = (j + 1) K(K+1)/2 and sum(C) = M K(K+1)/2 N(N+1)/2,
+ * which is nonzero at every size: a wrong or zero C cannot pass.
+ *
+ * Bad arguments exit with status 2 on every rank (rank 0 says why), as do
+ * sizes whose byte counts overflow or whose blocks (with the kernel's panels
+ * or gathered B) need more than the physical memory of a node; all is checked
+ * before anything is allocated.
  */
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,27 +23,29 @@
 
 #include "c_mpi.h"
 #include "common.h"
+#include "driver.h"
 
-static void usage(void) {
-  fprintf(stderr,
+static void usage(FILE *out) {
+  fprintf(out,
           "usage: jaxpar-matmul M K N [--algorithm summa|allgather] "
           "[--repeats R] [--dtype float64|float32] [--panel W]\n");
 }
 
 static int parse_positive(const char *text, int64_t *out) {
   char *end;
+  errno = 0;
   long long v = strtoll(text, &end, 10);
-  if (*text == '\0' || *end != '\0' || v < 1) return 0;
+  if (*text == '\0' || *end != '\0' || errno == ERANGE || v < 1) return 0;
   *out = v;
   return 1;
 }
 
-/* Fill a rows x cols block whose first global column is col0 with A(i,j) = j. */
+/* Fill a rows x cols block whose first global column is col0 with A(i,j) = j + 1. */
 static void fill_by_column(int f32, void *x, int64_t rows, int64_t cols, int64_t col0) {
   for (int64_t i = 0; i < rows; i++)
     for (int64_t j = 0; j < cols; j++) {
-      if (f32) ((float *)x)[i * cols + j] = (float)(col0 + j);
-      else ((double *)x)[i * cols + j] = (double)(col0 + j);
+      if (f32) ((float *)x)[i * cols + j] = (float)(col0 + j + 1);
+      else ((double *)x)[i * cols + j] = (double)(col0 + j + 1);
     }
 }
 
@@ -74,6 +85,12 @@ int main(int argc, char **argv) {
   int64_t dims[3], repeats = 5, panel = 256;
   const char *algorithm = "summa";
   int f32 = 0, npos = 0, ok = 1;
+  for (int i = 1; i < argc; i++)
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      if (rank == 0) usage(stdout);
+      MPI_Finalize();
+      return 0;
+    }
   for (int i = 1; i < argc && ok; i++) {
     if (!strcmp(argv[i], "--algorithm") && i + 1 < argc) algorithm = argv[++i];
     else if (!strcmp(argv[i], "--repeats") && i + 1 < argc) ok = parse_positive(argv[++i], &repeats);
@@ -91,7 +108,7 @@ int main(int argc, char **argv) {
   if (!ok || npos != 3) {
     if (rank == 0) {
       fprintf(stderr, "jaxpar-matmul: invalid arguments (sizes and counts must be positive integers)\n");
-      usage();
+      usage(stderr);
     }
     MPI_Finalize();
     return 2;
@@ -102,7 +119,7 @@ int main(int argc, char **argv) {
   const int myrow = summa ? rank / pc : rank, mycol = summa ? rank % pc : 0;
 
   /* Local block extents, the same partition as jaxpar_matmul_{summa,allgather}. */
-  int64_t a_rows, a_cols, a_col0, b_rows, b_cols, b_col0, c_count;
+  int64_t a_rows, a_cols, a_col0, b_rows, b_cols, b_col0;
   if (summa) {
     a_rows = jaxpar_block_lo(m, pr, myrow + 1) - jaxpar_block_lo(m, pr, myrow);
     a_col0 = jaxpar_block_lo(k, pc, mycol);
@@ -110,15 +127,34 @@ int main(int argc, char **argv) {
     b_rows = jaxpar_block_lo(k, pr, myrow + 1) - jaxpar_block_lo(k, pr, myrow);
     b_col0 = jaxpar_block_lo(n, pc, mycol);
     b_cols = jaxpar_block_lo(n, pc, mycol + 1) - b_col0;
-    c_count = a_rows * b_cols;
   } else {
     a_rows = jaxpar_block_lo(m, size, rank + 1) - jaxpar_block_lo(m, size, rank);
     a_cols = k; a_col0 = 0;
     b_rows = jaxpar_block_lo(k, size, rank + 1) - jaxpar_block_lo(k, size, rank);
     b_cols = n; b_col0 = 0;
-    c_count = a_rows * n;
   }
+  const int64_t c_rows = a_rows, c_cols = b_cols;
+
+  /* Bytes of this rank: its blocks of A, B and C, and the kernel's buffers
+   * (SUMMA: an A and a B panel at most min(panel, K) wide; allgather: all of B). */
   const size_t elem = f32 ? sizeof(float) : sizeof(double);
+  const int64_t wide = panel < k ? panel : k;
+  int64_t need = 0;
+  jaxpar_add_bytes(&need, a_rows, a_cols, elem);
+  jaxpar_add_bytes(&need, b_rows, b_cols, elem);
+  jaxpar_add_bytes(&need, c_rows, c_cols, elem);
+  if (summa) {
+    jaxpar_add_bytes(&need, a_rows, wide, elem);
+    jaxpar_add_bytes(&need, wide, b_cols, elem);
+  } else {
+    jaxpar_add_bytes(&need, k, n, elem);
+    jaxpar_add_bytes(&need, 2, size, sizeof(int));
+  }
+  if (jaxpar_check_memory(comm, "jaxpar-matmul", need)) {
+    MPI_Finalize();
+    return 2;
+  }
+  const int64_t c_count = c_rows * c_cols; /* the products fit: need did not overflow */
   void *a = jaxpar_alloc(a_rows * a_cols, elem);
   void *b = jaxpar_alloc(b_rows * b_cols, elem);
   void *c = jaxpar_alloc(c_count, elem);
@@ -140,8 +176,18 @@ int main(int argc, char **argv) {
     double t0 = MPI_Wtime();
     int err = multiply(f32, summa, comm, m, k, n, pr, pc, panel, a, b, c);
     double local = MPI_Wtime() - t0, slowest;
+    if (err == JAXPAR_EINVAL) { /* sizes past the int of MPI and CBLAS: on every rank alike */
+      if (rank == 0)
+        fprintf(stderr, "jaxpar-matmul: the kernel rejected the sizes: a block dimension, "
+                        "panel or MPI count exceeds %d\n", INT_MAX);
+      free(a); free(b); free(c);
+      MPI_Finalize();
+      return 2;
+    }
     if (err != 0) {
-      fprintf(stderr, "jaxpar-matmul: rank %d: kernel failed with code %d\n", rank, err);
+      char why[MPI_MAX_ERROR_STRING + 64];
+      jaxpar_error_string(err, why, (int)sizeof why);
+      fprintf(stderr, "jaxpar-matmul: rank %d: kernel failed: %s\n", rank, why);
       MPI_Abort(comm, 1);
     }
     MPI_Allreduce(&local, &slowest, 1, MPI_DOUBLE, MPI_MAX, comm);
@@ -152,13 +198,13 @@ int main(int argc, char **argv) {
   MPI_Reduce(&local_sum, &checksum, 1, MPI_DOUBLE, MPI_SUM, 0, comm);
   int status = 0;
   if (rank == 0) {
-    const double reference = (double)m * (0.5 * k * (k - 1)) * (0.5 * n * (n - 1));
+    const double reference = (double)m * (0.5 * k * (k + 1)) * (0.5 * n * (n + 1)); /* > 0 */
     const double epsilon = f32 ? 1e-4 : 1e-8;
-    const double error = reference == 0.0 ? fabs(checksum) : fabs(checksum - reference) / reference;
+    const double error = fabs(checksum - reference) / reference;
     if (error < epsilon) {
       printf("Solution validates: checksum %.17g, relative error %.3g\n", checksum, error);
       const double avg = total / repeats;
-      printf("Rate (GFLOP/s): %.3f Avg time (s): %.6f\n", 2.0 * m * k * n / avg * 1e-9, avg);
+      printf("Rate (GFLOP/s): %.6g Avg time (s): %.6g\n", 2.0 * m * k * n / avg * 1e-9, avg);
     } else {
       printf("ERROR: checksum %.17g does not match reference %.17g (relative error %.3g)\n",
              checksum, reference, error);

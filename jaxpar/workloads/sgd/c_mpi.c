@@ -9,6 +9,12 @@
  * sums the partial gradients and losses. Scaling by the global 1/B before the
  * sum makes that sum the single-process gradient; every rank then applies the
  * same update to its copy of the parameters.
+ *
+ * Sizes are checked before any communication, the same way on every rank (on
+ * the largest slice of a batch), so that all return JAXPAR_EINVAL alike: every
+ * product of sizes is formed without overflow (jaxpar_mul_overflows), and the
+ * packed buffer, the slice's rows and dimensions, which MPI and CBLAS take as
+ * int, fit one. A failed allocation is agreed on and returns MPI_ERR_NO_MEM.
  */
 #include <limits.h>
 #include <math.h>
@@ -45,12 +51,23 @@ int JAXPAR_TYPED(jaxpar_sgd)(MPI_Comm comm, int64_t n, int64_t d_in, int64_t h,
   MPI_Comm_size(comm, &size);
   if (n < 1 || d_in < 1 || h < 1 || d_out < 1 || steps < 1 || batch < 1 || !isfinite(lr))
     return JAXPAR_EINVAL;
-  if (d_in * h + h + h * d_out + d_out + 1 > INT_MAX) return JAXPAR_EINVAL; /* MPI count */
+  /* X (n x d_in) and Y (n x d_out) are indexed by row, rows up to steps batch;
+   * the packed buffer is one MPI count; CBLAS gets the slice's rows (at most
+   * max_rows), the dimensions and the rows x d_out residual as int. */
+  const int64_t max_rows = jaxpar_block_max(batch, size);
+  int64_t n_w1, n_w2, count;
+  if (jaxpar_mul_overflows(n, d_in, &count) || jaxpar_mul_overflows(n, d_out, &count) ||
+      jaxpar_mul_overflows(steps, batch, &count) || count > INT64_MAX - batch ||
+      jaxpar_mul_overflows(d_in, h, &n_w1) || jaxpar_mul_overflows(h, d_out, &n_w2) ||
+      n_w1 > INT_MAX || n_w2 > INT_MAX || n_w1 + h + n_w2 + d_out + 1 > INT_MAX ||
+      !jaxpar_product_fits_int(max_rows, d_out) || jaxpar_mul_overflows(max_rows, d_in, &count) ||
+      jaxpar_mul_overflows(max_rows, h, &count))
+    return JAXPAR_EINVAL;
 
   const int64_t lo = jaxpar_block_lo(batch, size, rank);
   const int64_t rows = jaxpar_block_lo(batch, size, rank + 1) - lo; /* may be 0 */
   /* Offsets in the packed buffer, in the order of the parameters. */
-  const int64_t o_b1 = d_in * h, o_w2 = o_b1 + h, o_b2 = o_w2 + h * d_out;
+  const int64_t o_b1 = n_w1, o_w2 = o_b1 + h, o_b2 = o_w2 + n_w2;
   const int64_t o_loss = o_b2 + d_out, packed = o_loss + 1;
   real *params[4] = {w1, b1, w2, b2};
   const int64_t offsets[5] = {0, o_b1, o_w2, o_b2, o_loss};
@@ -61,7 +78,7 @@ int JAXPAR_TYPED(jaxpar_sgd)(MPI_Comm comm, int64_t n, int64_t d_in, int64_t h,
   real *da = jaxpar_alloc(rows * h, sizeof(real));      /* d loss / d (x W1 + b1) */
   real *r = jaxpar_alloc(rows * d_out, sizeof(real));   /* yhat - y */
   real *ones = jaxpar_alloc(rows, sizeof(real));        /* column sums as gemm */
-  real *grad = malloc(sizeof(real) * (size_t)packed);
+  real *grad = jaxpar_alloc(packed, sizeof(real));
   /* Agree on allocation failure first, so that no rank waits for one that gave up. */
   int failed = !(xb && yb && a && da && r && ones && grad);
   int err = MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, comm);

@@ -5,6 +5,7 @@ not this.
 from __future__ import annotations
 
 import numpy as np
+from mpi4py import MPI
 
 from jaxpar.core import clib
 from jaxpar.core.layout import block_sizes
@@ -22,6 +23,15 @@ SGD = {np.dtype(np.float64): "jaxpar_sgd_f64", np.dtype(np.float32): "jaxpar_sgd
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
 
 
+def check(code, name):
+    """clib.check, but a failed allocation in the kernel (MPI_ERR_NO_MEM, whose MPI
+    error string reads "MPI_Alloc_mem") says out of memory and what it allocated."""
+    if code == MPI.ERR_NO_MEM:
+        raise clib.CLibraryError(f"{name} failed: out of memory allocating its batch slice, "
+                                 "activation and gradient buffers")
+    clib.check(code, name)
+
+
 def sgd(comm, x, y, params, steps, batch, lr):
     """(params, losses) after `steps` steps from a fresh copy of params (the kernel updates in place).
 
@@ -36,7 +46,7 @@ def sgd(comm, x, y, params, steps, batch, lr):
         clib.comm_handle(ffi, comm), n, d_in, h, d_out, clib.pointer(ffi, x), clib.pointer(ffi, y),
         *(clib.pointer(ffi, out[p]) for p in PARAM_NAMES), steps, batch, lr,
         clib.pointer(ffi, losses))
-    clib.check(code, name)
+    check(code, name)
     return out, losses
 
 

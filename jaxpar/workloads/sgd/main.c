@@ -3,14 +3,27 @@
  *   mpirun -n P jaxpar-sgd [--n N] [--d-in D] [--hidden H] [--d-out O]
  *                          [--batch B] [--steps T] [--lr LR]
  *                          [--dtype float64|float32] [--seed S] [--print-every K]
+ *   jaxpar-sgd --help
  *
  * Every rank generates the same data: X uniform with unit variance, Y the
  * output of a teacher MLP (weights from the same hash generator) plus 1% noise,
  * and a student starting point drawn independently of the teacher.
- * Validation: the last step's loss is finite and at least LEARNING_FACTOR
- * times lower than the first, and a checksum of the parameters has the same
- * value on every rank (they are replicated, so a divergence is a bug).
+ * Validation: a checksum of the parameters has the same value on every rank
+ * (they are replicated, so a divergence is a bug), and the model learned:
+ *   steps >= 2: the last step's loss is finite and at least LEARNING_FACTOR
+ *               times lower than the first;
+ *   steps == 1: the first and last loss are the same step, so the trained
+ *               parameters are evaluated on that step's batch (one more kernel
+ *               call with lr = 0, on a copy): that loss must be finite and
+ *               lower than the loss before the step.
+ *
+ * Bad arguments exit with status 2 on every rank (rank 0 says why), as do
+ * sizes whose byte counts overflow or that need more than the physical memory
+ * of a node (data, teacher, parameters and the kernel's buffers, per rank);
+ * all is checked before anything is allocated.
  */
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,21 +32,23 @@
 #include "blas.h"
 #include "c_mpi.h"
 #include "common.h"
+#include "driver.h"
 
 #define LEARNING_FACTOR 2.0
 
 enum { X_STREAM, TEACHER_W1, TEACHER_B1, TEACHER_W2, TEACHER_B2, NOISE, STUDENT_W1, STUDENT_W2 };
 
-static void usage(void) {
-  fprintf(stderr,
+static void usage(FILE *out) {
+  fprintf(out,
           "usage: jaxpar-sgd [--n N] [--d-in D] [--hidden H] [--d-out O] [--batch B] "
           "[--steps T] [--lr LR] [--dtype float64|float32] [--seed S] [--print-every K]\n");
 }
 
-static int parse_int(const char *text, int64_t min, int64_t *out) {
+static int parse_int(const char *text, int64_t min, int64_t max, int64_t *out) {
   char *end;
+  errno = 0;
   long long v = strtoll(text, &end, 10);
-  if (*text == '\0' || *end != '\0' || v < min) return 0;
+  if (*text == '\0' || *end != '\0' || errno == ERANGE || v < min || v > max) return 0;
   *out = v;
   return 1;
 }
@@ -91,18 +106,24 @@ int main(int argc, char **argv) {
   double lr = 0.1;
   int f32 = 0, ok = 1, known = 1;
   const char *opt = NULL, *val = NULL;
+  for (int i = 1; i < argc; i++)
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      if (rank == 0) usage(stdout);
+      MPI_Finalize();
+      return 0;
+    }
   for (int i = 1; i < argc && ok; i++) {
     opt = argv[i];
     val = i + 1 < argc ? argv[i + 1] : NULL;
     if (!val) ok = 0;
-    else if (!strcmp(opt, "--n")) ok = parse_int(val, 1, &n);
-    else if (!strcmp(opt, "--d-in")) ok = parse_int(val, 1, &d_in);
-    else if (!strcmp(opt, "--hidden")) ok = parse_int(val, 1, &h);
-    else if (!strcmp(opt, "--d-out")) ok = parse_int(val, 1, &d_out);
-    else if (!strcmp(opt, "--batch")) ok = parse_int(val, 1, &batch);
-    else if (!strcmp(opt, "--steps")) ok = parse_int(val, 1, &steps);
-    else if (!strcmp(opt, "--seed")) ok = parse_int(val, 0, &seed);
-    else if (!strcmp(opt, "--print-every")) ok = parse_int(val, 1, &print_every);
+    else if (!strcmp(opt, "--n")) ok = parse_int(val, 1, INT_MAX, &n);
+    else if (!strcmp(opt, "--d-in")) ok = parse_int(val, 1, INT_MAX, &d_in);
+    else if (!strcmp(opt, "--hidden")) ok = parse_int(val, 1, INT_MAX, &h);
+    else if (!strcmp(opt, "--d-out")) ok = parse_int(val, 1, INT_MAX, &d_out);
+    else if (!strcmp(opt, "--batch")) ok = parse_int(val, 1, INT_MAX, &batch);
+    else if (!strcmp(opt, "--steps")) ok = parse_int(val, 1, INT64_MAX, &steps);
+    else if (!strcmp(opt, "--seed")) ok = parse_int(val, 0, INT64_MAX, &seed);
+    else if (!strcmp(opt, "--print-every")) ok = parse_int(val, 1, INT64_MAX, &print_every);
     else if (!strcmp(opt, "--lr")) {
       char *end;
       lr = strtod(val, &end);
@@ -119,19 +140,52 @@ int main(int argc, char **argv) {
       if (!known) fprintf(stderr, "jaxpar-sgd: unknown option %s\n", opt);
       else if (!val) fprintf(stderr, "jaxpar-sgd: %s needs a value\n", opt);
       else fprintf(stderr, "jaxpar-sgd: invalid argument %s %s (sizes, counts and the learning "
-                           "rate must be positive, the seed non-negative)\n", opt, val);
-      usage();
+                           "rate must be positive, sizes at most %d, the seed non-negative)\n",
+                   opt, val, INT_MAX);
+      usage(stderr);
     }
     MPI_Finalize();
     return 2;
   }
 
+  /* Bytes of this rank at its peak: the run's copies of X, Y, the parameters
+   * (initial and trained) and the losses, plus the larger of the float64 data
+   * and teacher they are made from and the kernel's buffers (the slice of a
+   * batch, its activations and gradients, and the packed gradient). */
+  const size_t elem = f32 ? sizeof(float) : sizeof(double);
+  const int64_t max_rows = batch / size + (batch % size != 0);
+  int64_t n_params = 0; /* elements of W1, b1, W2, b2 */
+  jaxpar_add_bytes(&n_params, d_in, h, 1);
+  jaxpar_add_bytes(&n_params, 1, h, 1);
+  jaxpar_add_bytes(&n_params, h, d_out, 1);
+  jaxpar_add_bytes(&n_params, 1, d_out, 1);
+  int64_t run = 0, setup = 0, kernel = 0;
+  jaxpar_add_bytes(&run, n, d_in, elem);
+  jaxpar_add_bytes(&run, n, d_out, elem);
+  jaxpar_add_bytes(&run, 2, n_params, elem);
+  jaxpar_add_bytes(&run, 1, steps, elem);
+  jaxpar_add_bytes(&setup, n, d_in, sizeof(double));
+  jaxpar_add_bytes(&setup, n, d_out, sizeof(double));
+  jaxpar_add_bytes(&setup, n, h, sizeof(double));
+  jaxpar_add_bytes(&setup, 1, n_params, sizeof(double));
+  jaxpar_add_bytes(&kernel, max_rows, d_in, elem);
+  jaxpar_add_bytes(&kernel, max_rows, 2 * d_out + 1, elem);
+  jaxpar_add_bytes(&kernel, max_rows, 2 * h, elem);
+  jaxpar_add_bytes(&kernel, 1, n_params, elem);
+  jaxpar_add_bytes(&kernel, 1, 1, elem);
+  int64_t need = setup > kernel ? setup : kernel;
+  jaxpar_add_bytes(&need, 1, run, 1);
+  if (jaxpar_check_memory(comm, "jaxpar-sgd", need)) {
+    MPI_Finalize();
+    return 2;
+  }
+
   /* Data and teacher in float64, then rounded to the dtype of the run. */
-  const size_t n_w1 = d_in * h, n_w2 = h * d_out;
-  double *xd = malloc(sizeof(double) * n * d_in), *yd = malloc(sizeof(double) * n * d_out);
-  double *hid = malloc(sizeof(double) * n * h);
-  double *tw1 = malloc(sizeof(double) * n_w1), *tb1 = malloc(sizeof(double) * h);
-  double *tw2 = malloc(sizeof(double) * n_w2), *tb2 = malloc(sizeof(double) * d_out);
+  const int64_t n_w1 = d_in * h, n_w2 = h * d_out; /* the products fit: need did not overflow */
+  double *xd = jaxpar_alloc(n * d_in, sizeof(double)), *yd = jaxpar_alloc(n * d_out, sizeof(double));
+  double *hid = jaxpar_alloc(n * h, sizeof(double));
+  double *tw1 = jaxpar_alloc(n_w1, sizeof(double)), *tb1 = jaxpar_alloc(h, sizeof(double));
+  double *tw2 = jaxpar_alloc(n_w2, sizeof(double)), *tb2 = jaxpar_alloc(d_out, sizeof(double));
   if (!xd || !yd || !hid || !tw1 || !tb1 || !tw2 || !tb2) {
     fprintf(stderr, "jaxpar-sgd: rank %d: out of memory\n", rank);
     MPI_Abort(comm, 1);
@@ -159,8 +213,7 @@ int main(int argc, char **argv) {
   void *param[4] = {to_dtype(f32, tw1, n_w1), to_dtype(f32, tb1, h),
                     to_dtype(f32, tw2, n_w2), to_dtype(f32, tb2, d_out)};
   const int64_t counts[4] = {n_w1, h, n_w2, d_out};
-  const size_t elem = f32 ? sizeof(float) : sizeof(double);
-  void *losses = malloc((size_t)steps * elem);
+  void *losses = jaxpar_alloc(steps, elem);
   free(xd); free(yd); free(hid); free(tw1); free(tb1); free(tw2); free(tb2);
   if (!x || !y || !losses || !init[0] || !init[1] || !init[2] || !init[3] ||
       !param[0] || !param[1] || !param[2] || !param[3]) {
@@ -183,8 +236,19 @@ int main(int argc, char **argv) {
   if (err == 0)
     err = train(f32, comm, n, d_in, h, d_out, x, y, param, steps, batch, lr, losses);
   double local = MPI_Wtime() - t0, slowest;
+  if (err == JAXPAR_EINVAL) { /* sizes past the int of MPI and CBLAS: on every rank alike */
+    if (rank == 0)
+      fprintf(stderr, "jaxpar-sgd: the kernel rejected the sizes: the parameters, a batch "
+                      "slice or steps x batch exceed what MPI and CBLAS can count\n");
+    free(x); free(y); free(losses);
+    for (int p = 0; p < 4; p++) { free(init[p]); free(param[p]); }
+    MPI_Finalize();
+    return 2;
+  }
   if (err != 0) {
-    fprintf(stderr, "jaxpar-sgd: rank %d: kernel failed with code %d\n", rank, err);
+    char why[MPI_MAX_ERROR_STRING + 64];
+    jaxpar_error_string(err, why, (int)sizeof why);
+    fprintf(stderr, "jaxpar-sgd: rank %d: kernel failed: %s\n", rank, why);
     MPI_Abort(comm, 1);
   }
   MPI_Allreduce(&local, &slowest, 1, MPI_DOUBLE, MPI_MAX, comm);
@@ -197,23 +261,47 @@ int main(int argc, char **argv) {
   double local_range[2] = {checksum, -checksum}, range[2];
   MPI_Allreduce(local_range, range, 2, MPI_DOUBLE, MPI_MAX, comm); /* max and -min */
 
+  /* With one step, its loss is both the first and the last: evaluate the
+   * trained parameters (a copy, into init) on that step's batch instead, by a
+   * step with lr = 0 whose loss is that of the batch before its (null) update. */
+  double evaluated[1]; /* one loss, in float or double */
+  if (steps == 1) {
+    for (int p = 0; p < 4; p++) memcpy(init[p], param[p], (size_t)counts[p] * elem);
+    err = train(f32, comm, n, d_in, h, d_out, x, y, init, 1, batch, 0.0, evaluated);
+    if (err != 0) {
+      char why[MPI_MAX_ERROR_STRING + 64];
+      jaxpar_error_string(err, why, (int)sizeof why);
+      fprintf(stderr, "jaxpar-sgd: rank %d: kernel failed: %s\n", rank, why);
+      MPI_Abort(comm, 1);
+    }
+  }
+
   int status = 0;
   if (rank == 0) {
     for (int64_t t = 0; t < steps; t++)
       if (t % print_every == 0 || t == steps - 1)
         printf("step %6lld  loss %.10g\n", (long long)t, element(f32, losses, t));
-    const double first = element(f32, losses, 0), last = element(f32, losses, steps - 1);
+    const double first = element(f32, losses, 0);
+    const double last = steps == 1 ? element(f32, evaluated, 0) : element(f32, losses, steps - 1);
     const double spread = range[0] + range[1];
-    const int learned = isfinite(last) && last * LEARNING_FACTOR <= first;
+    const int learned = isfinite(last) && (steps == 1 ? last < first : last * LEARNING_FACTOR <= first);
     const int replicated = isfinite(spread) && spread <= 1e-12 * fmax(1.0, fabs(range[0]));
     if (learned && replicated) {
-      printf("Solution validates: loss %.6g -> %.6g (at least %gx lower), parameter checksum "
-             "%.17g %s on all %d ranks\n", first, last, LEARNING_FACTOR, range[0],
-             spread == 0.0 ? "identical" : "near-identical", size);
+      if (steps == 1)
+        printf("Solution validates: loss %.6g -> %.6g on the step's batch (lower), parameter "
+               "checksum %.17g %s on all %d ranks\n", first, last, range[0],
+               spread == 0.0 ? "identical" : "near-identical", size);
+      else
+        printf("Solution validates: loss %.6g -> %.6g (at least %gx lower), parameter checksum "
+               "%.17g %s on all %d ranks\n", first, last, LEARNING_FACTOR, range[0],
+               spread == 0.0 ? "identical" : "near-identical", size);
       const double per_step = slowest / steps;
-      printf("Avg time per step (s): %.6f Samples/s: %.1f\n", per_step, batch / per_step);
+      printf("Avg time per step (s): %.6g Samples/s: %.6g\n", per_step, batch / per_step);
     } else {
-      if (!learned)
+      if (!learned && steps == 1)
+        printf("ERROR: loss %.6g -> %.6g on the step's batch is not lower (another --lr?)\n",
+               first, last);
+      else if (!learned)
         printf("ERROR: loss %.6g -> %.6g is not %gx lower (more steps or another --lr?)\n",
                first, last, LEARNING_FACTOR);
       if (!replicated)
