@@ -89,6 +89,12 @@ def compile_timed(kernel, args, comm):
     return compiled, comm.allreduce(time.perf_counter() - start, op=MPI.MAX)
 
 
+def replica(array) -> np.ndarray:
+    """This process's copy of a replicated jax.Array (every device holds the global value),
+    or, for pmap's stacked output, of its first local device's slice."""
+    return np.array(array.addressable_data(0))
+
+
 def fetch(array) -> np.ndarray:
     """The global value of a (possibly multi-process) jax.Array, on every process."""
     if array.is_fully_addressable:

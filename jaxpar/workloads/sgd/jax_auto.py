@@ -57,12 +57,8 @@ def prepare(x, y, params, *, steps, batch, lr, comm, devices=None):
     compiled, compile_seconds = jaxenv.compile_timed(sgd(mesh, steps=steps, batch=batch, lr=lr),
                                                      args, comm)
 
-    def gather(output):  # replicated: every process holds the global value
-        new_params, losses = output
-        local = lambda a: np.array(a.addressable_data(0))
-        return {name: local(p) for name, p in new_params.items()}, local(losses)
-
-    return PreparedRun(run=lambda: jax.block_until_ready(compiled(*args)), gather=gather,
+    return PreparedRun(run=lambda: jax.block_until_ready(compiled(*args)),
+                       gather=lambda output: jax.tree.map(jaxenv.replica, output),  # replicated
                        ranks=len(devices), grid=None, launch=jaxenv.launch_mode(),
                        compile_seconds=compile_seconds,
                        details={"devices": len(devices), "platform": devices[0].platform,

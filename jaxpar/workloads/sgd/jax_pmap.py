@@ -59,12 +59,9 @@ def prepare(x, y, params, *, steps, batch, lr, comm, devices=None):
     compiled, compile_seconds = jaxenv.compile_timed(
         sgd(tuple(devices), steps=steps, batch=batch, lr=lr), args, comm)
 
-    def gather(output):  # every device returns the same values (stacked): read this process's copy
-        new_params, losses = output
-        local = lambda a: np.array(a.addressable_shards[0].data)[0]
-        return {name: local(p) for name, p in new_params.items()}, local(losses)
-
-    return PreparedRun(run=lambda: jax.block_until_ready(compiled(*args)), gather=gather,
+    # every device returns the same values, stacked: this process's first copy
+    return PreparedRun(run=lambda: jax.block_until_ready(compiled(*args)),
+                       gather=lambda output: jax.tree.map(lambda a: jaxenv.replica(a)[0], output),
                        ranks=ndev, grid=None, launch=jaxenv.launch_mode(),
                        compile_seconds=compile_seconds,
                        details={"devices": ndev, "platform": devices[0].platform,
