@@ -9,6 +9,7 @@ gather() returns the global result (not timed). The runner times run().
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import zlib
 
 import numpy as np
@@ -62,17 +63,31 @@ def prepare(workload: str, impl: str, *inputs, algorithm=None, comm=None, device
     inputs, arguments = problem.validate(*inputs, **arguments)
     if problem.algorithms:
         arguments["algorithm"] = algorithm
-    module = importlib.import_module(entry.module)
+    module = import_implementation(entry)
     if entry.runtime != registry.JAX_RUNTIME:
         if devices is not None:
-            raise ValueError("devices= applies to the JAX implementations; MPI ones use every "
-                             "rank of comm")
-        return module.prepare(*inputs, comm=comm, **arguments)
+            raise ValueError(f"devices= applies to the JAX implementations that run in one process; {impl} "
+                             "uses one device in every rank of comm")
+        if entry.runtime == registry.MPI_RUNTIME:
+            return module.prepare(*inputs, comm=comm, **arguments)
     from jaxpar.core import jaxenv
 
     with jaxenv.precision():
-        prepared = module.prepare(*inputs, comm=comm, devices=devices, **arguments)
+        if entry.runtime == registry.JAX_MPI_RUNTIME:
+            prepared = module.prepare(*inputs, comm=comm, **arguments)
+        else:
+            prepared = module.prepare(*inputs, comm=comm, devices=devices, **arguments)
     return jaxenv.scoped(prepared)
+
+
+def import_implementation(entry):
+    """The implementation's module; ValueError (the same on every rank) naming the fix when
+    a module it requires beyond jaxpar's dependencies is missing."""
+    for name in entry.requires:
+        if importlib.util.find_spec(name) is None:
+            raise ValueError(f"{entry.impl} needs {name}, which is not installed in this Python; "
+                             f"install it with `python -m jaxpar.install_mpi4jax` (README, Quick start)")
+    return importlib.import_module(entry.module)
 
 
 def call(workload: str, impl: str, *inputs, **keywords):

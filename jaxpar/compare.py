@@ -172,15 +172,32 @@ def measure_hardware(config: dict, console) -> dict:
 
 # ---------------------------------------------------------------- running
 
-def run_configuration(config: dict, hardware: dict, env: dict) -> dict:
-    from jaxpar.harness.launch import run_config
+def run_configurations(configs: list[dict], hardware: dict, env: dict) -> list[dict]:
+    """Run one launch group (sweep.launch_groups): one configuration, or several that differ
+    only in the workload's ladder size; return a record for each, in order."""
+    from jaxpar.harness.launch import run_launch
 
-    start = time.perf_counter()
-    record = run_config(config["workload"], config["ranks"], sweeps.runner_args(config),
-                        timeout=config["timeout"], single_process=config["launch"] == "single-process")
+    config, start = configs[0], time.perf_counter()
+    timeout = sum(c["timeout"] for c in configs)
+    records = run_launch(config["workload"], config["ranks"], sweeps.runner_args(configs),
+                         timeout=timeout, single_process=config["launch"] == "single-process",
+                         expected=len(configs))
+    wall = (time.perf_counter() - start) / len(configs)
+    # each configuration's record, matched by algorithm and sizes; a failure record, last,
+    # stands for every configuration the launch did not finish
+    done = {(r.get("algorithm"), json.dumps(r.get("sizes"), sort_keys=True)): r
+            for r in records if "verified" in r}
+    failure = records[-1] if "verified" not in records[-1] else None
+    return [finish(c, done.get((c["algorithm"], json.dumps(c["sizes"], sort_keys=True)))
+                   or failure or {"status": "crashed", "error": "the launch wrote no record of it"},
+                   hardware, env, wall) for c in configs]
+
+
+def finish(config: dict, record: dict, hardware: dict, env: dict, wall: float) -> dict:
     identity = {k: config[k] for k in ("id", "label", "sweeps", "workload", "impl", "algorithm", "launch",
                                        "ranks", "dtype", "sizes", "repeats", "warmup", "seed", "options")}
-    out = {**identity, **record, "id": config["id"], "sweeps": config["sweeps"]}
+    out = {**identity, **record, "id": config["id"], "sweeps": config["sweeps"],
+           "pinned": config.get("pinned", True)}
     reported = (record.get("ranks"), record.get("processes"))
     expected = (config["ranks"], 1 if config["launch"] == "single-process" else config["ranks"])
     if "verified" in record and reported != expected:
@@ -193,7 +210,7 @@ def run_configuration(config: dict, hardware: dict, env: dict) -> dict:
     out.setdefault("environment", env)
     out["core_gemm_gflops"] = hardware["core_gemm_gflops"].get(config["dtype"])
     out["timeout_s"] = config["timeout"]
-    out["wall_s"] = time.perf_counter() - start
+    out["wall_s"] = wall
     return out
 
 
@@ -214,7 +231,6 @@ def run_sweep(outdir: Path, meta: dict, console) -> None:
                                TimeElapsedColumn, TimeRemainingColumn)
 
     from jaxpar.harness import results
-    from jaxpar.harness.report import fmt_time
 
     path = outdir / "results.jsonl"
     if results.repair(path):
@@ -227,19 +243,29 @@ def run_sweep(outdir: Path, meta: dict, console) -> None:
                   TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
                   console=console, refresh_per_second=2) as progress:
         task = progress.add_task("", total=len(meta["plan"]), completed=len(meta["plan"]) - len(todo))
-        for config in todo:
-            progress.update(task, description=config["label"])
-            record = run_configuration(config, meta["hardware"], meta["environment"])
-            results.append(path, record)
-            progress.advance(task)
-            if record["status"] == "ok":
-                median = results.time_summary(record)["median"]
-                console.print(f"[green]ok[/]      {config['label']}: {fmt_time(median)} per "
-                              f"{sweeps.WORKLOADS[config['workload']].time_unit}, "
-                              f"{record['gflops']:.2f} GFLOP/s")
-            else:
-                detail = record.get("error") or f"max relative error {results.max_error(record)}"
-                console.print(f"[red]{record['status']}[/] {config['label']}: {detail}")
+        for group in sweeps.launch_groups(todo):
+            progress.update(task, description=group[0]["label"] + (f" (+{len(group) - 1} sizes)"
+                                                                   if len(group) > 1 else ""))
+            for config, record in zip(group, run_configurations(group, meta["hardware"],
+                                                                meta["environment"])):
+                results.append(path, record)
+                progress.advance(task)
+                print_record(console, config, record)
+
+
+def print_record(console, config, record) -> None:
+    from jaxpar.harness import results
+    from jaxpar.harness.report import fmt_time
+
+    if record["status"] == "ok":
+        median = results.time_summary(record)["median"]
+        rate = (f", {record['gflops']:.2f} GFLOP/s" if record.get("gflops") is not None else
+                f", {record['algbw_GBps']:.3f} GB/s" if record.get("algbw_GBps") is not None else "")
+        console.print(f"[green]ok[/]      {config['label']}: {fmt_time(median)} per "
+                      f"{sweeps.WORKLOADS[config['workload']].time_unit}{rate}")
+    else:
+        detail = record.get("error") or f"max relative error {results.max_error(record)}"
+        console.print(f"[red]{record['status']}[/] {config['label']}: {detail}")
 
 
 def print_summary(report, console) -> None:

@@ -20,7 +20,13 @@ import importlib
 import sys
 from dataclasses import dataclass
 
-MPI_RUNTIME, JAX_RUNTIME = "mpi", "jax"
+MPI_RUNTIME, JAX_RUNTIME, JAX_MPI_RUNTIME = "mpi", "jax", "jax_mpi"
+RUNTIMES = (MPI_RUNTIME, JAX_RUNTIME, JAX_MPI_RUNTIME)
+JAX_RUNTIMES = (JAX_RUNTIME, JAX_MPI_RUNTIME)   # JAX computes: float64 and precision scoped
+
+# mpi4jax is an sdist that pip cannot build in isolation; `python -m
+# jaxpar.install_mpi4jax` installs it (README, Quick start).
+MPI4JAX_REQUIREMENT = "mpi4jax==0.9.1.post2"
 
 
 @dataclass(frozen=True)
@@ -28,8 +34,13 @@ class Entry:
     workload: str
     impl: str
     algorithms: tuple       # () where the workload has none, or the implementation chooses its own
-    runtime: str            # "mpi": one process per rank; "jax": JAX devices, also one process
+    runtime: str            # "mpi": one process per rank, MPI transport;
+                            # "jax": JAX devices, in one process (XLA's in-process
+                            #   collectives) or one per rank under mpirun (gloo);
+                            # "jax_mpi": JAX computes in one process per rank, one device
+                            #   each, and mpi4jax carries the collectives over MPI
     launches: tuple = ()    # launch modes; () means every mode its runtime allows
+    requires: tuple = ()    # importable modules it needs beyond jaxpar's dependencies
 
     @property
     def module(self) -> str:
@@ -40,8 +51,19 @@ class Entry:
         return self.launches or (("mpirun", "single-process") if self.runtime == JAX_RUNTIME
                                  else ("mpirun",))
 
+    def transport(self, launch: str) -> str:
+        """What carries its collectives in this launch mode: "mpi" (MPI called from C or
+        mpi4py), "mpi4jax" (MPI inside jit), "gloo" (JAX's multi-process CPU collectives;
+        the record notes the backend actually configured) or "in-process" (XLA's
+        collectives between the devices of one process)."""
+        if self.runtime == JAX_RUNTIME:
+            return "in-process" if launch == "single-process" else "gloo"
+        return "mpi4jax" if self.runtime == JAX_MPI_RUNTIME else "mpi"
+
 
 SUMMA_ALLGATHER = ("summa", "allgather")
+MPI4JAX = ("mpi4jax",)
+COLLECTIVES = ("allreduce", "allgather", "bcast", "sendrecv")
 
 ENTRIES = (
     Entry("matmul", "c_mpi", SUMMA_ALLGATHER, MPI_RUNTIME),
@@ -49,11 +71,19 @@ ENTRIES = (
     Entry("matmul", "jax", SUMMA_ALLGATHER, JAX_RUNTIME),
     Entry("matmul", "jax_pmap", SUMMA_ALLGATHER, JAX_RUNTIME),
     Entry("matmul", "jax_auto", (), JAX_RUNTIME),
+    Entry("matmul", "jax_mpi4jax", ("summa", "summa_allreduce", "allgather"), JAX_MPI_RUNTIME,
+          requires=MPI4JAX),
     Entry("sgd", "c_mpi", (), MPI_RUNTIME),
     Entry("sgd", "mpi4py", (), MPI_RUNTIME),
     Entry("sgd", "jax", (), JAX_RUNTIME),
     Entry("sgd", "jax_pmap", (), JAX_RUNTIME),
     Entry("sgd", "jax_auto", (), JAX_RUNTIME),
+    Entry("sgd", "jax_mpi4jax", (), JAX_MPI_RUNTIME, requires=MPI4JAX),
+    Entry("collectives", "c_mpi", COLLECTIVES, MPI_RUNTIME),
+    Entry("collectives", "mpi4py", COLLECTIVES, MPI_RUNTIME),
+    Entry("collectives", "jax", COLLECTIVES, JAX_RUNTIME),
+    Entry("collectives", "jax_pmap", COLLECTIVES, JAX_RUNTIME),
+    Entry("collectives", "jax_mpi4jax", COLLECTIVES, JAX_MPI_RUNTIME, requires=MPI4JAX),
 )
 
 # Every workload, and every implementation name, in the order of ENTRIES (tables, colours).

@@ -18,6 +18,7 @@ prints the record. Exit status: 0 verified, 1 failed its check or crashed,
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import sys
@@ -29,7 +30,7 @@ from jaxpar import registry  # imports numpy only: no thread starts before pinni
 from jaxpar.harness import pinning
 
 DTYPE_NAMES = ("float32", "float64")
-SCHEMA_VERSION = 1  # of the record; docs/compare.md says what each version changed
+SCHEMA_VERSION = 2  # of the record; docs/compare.md says what each version changed
 
 
 class RankAwareParser(argparse.ArgumentParser):
@@ -70,12 +71,21 @@ def build_parser():
         p = sub.add_parser(workload, help=(problem.__doc__ or workload).strip().splitlines()[0])
         p.add_argument("--impl", required=True, type=choice("implementation", impls), metavar="IMPL",
                        help="one of: " + ", ".join(impls))
-        if problem.algorithms:
+        if problem.algorithms and problem.ladder:
+            p.add_argument("--algorithm", default=None, nargs="+",
+                           help=f"one or more of: {', '.join(problem.algorithms)} (default "
+                                f"{problem.algorithms[0]}); each is measured at every "
+                                f"--{problem.ladder.replace('_', '-')}, a record each")
+        elif problem.algorithms:
             p.add_argument("--algorithm", default=None,
                            help=f"one of: {', '.join(problem.algorithms)} (default "
                                 f"{problem.algorithms[0]}; an implementation that chooses its own "
                                 "partitioning takes none)")
         for key, help_text in problem.sizes.items():
+            if key == problem.ladder:  # several values, measured one after another, a record each
+                p.add_argument("--" + key.replace("_", "-"), dest=key, type=positive_int, nargs="+",
+                               required=True, help=help_text + " (one or more: a record each)")
+                continue
             p.add_argument("--" + key.replace("_", "-"), dest=key, type=positive_int, required=True,
                            help=help_text)
         for key, option in problem.options.items():
@@ -105,8 +115,19 @@ def choice(kind, choices):
     return check
 
 
-def run_configuration(args, comm, pin_record):
-    """Generate the inputs, prepare, time, gather, check: the record of one configuration."""
+def transport(entry, launch: str) -> str:
+    """What carried the collectives (registry.Entry.transport), with JAX's configured
+    multi-process CPU backend in place of its default."""
+    name = entry.transport(launch)
+    if name == "gloo":
+        import jax
+        name = jax.config.jax_cpu_collectives_implementation or name
+    return name
+
+
+def run_configuration(args, comm, pin_record, algorithm=None, ladder_value=None):
+    """Generate the inputs, prepare, time, gather, check: the record of one configuration
+    (for a workload with a ladder size: that algorithm, and that size = ladder_value)."""
     from jaxpar import api
     from jaxpar.harness.stats import summarize
     from jaxpar.harness.timing import time_repeats
@@ -114,17 +135,21 @@ def run_configuration(args, comm, pin_record):
     problem = registry.problem(args.workload)
     entry = registry.entry(args.workload, args.impl)
     sizes = {key: getattr(args, key) for key in problem.sizes}
+    if problem.ladder:
+        sizes[problem.ladder] = ladder_value
     options = {key: getattr(args, key) for key in problem.options}
-    algorithm = registry.resolve_algorithm(entry, getattr(args, "algorithm", None))
+    algorithm = registry.resolve_algorithm(entry, algorithm)
     inputs = problem.inputs(sizes, args.dtype, args.seed)
     arguments = problem.arguments(sizes, options)
     prepared = api.prepare(args.workload, args.impl, *inputs, algorithm=algorithm, comm=comm,
                            devices=args.devices, **arguments)
     times, output = time_repeats(prepared.run, comm, args.repeats, args.warmup)
     result = prepared.gather(output)
+    if problem.algorithms:  # the check needs it, as the implementation did (api.prepare)
+        arguments = {**arguments, "algorithm": algorithm}
     check = problem.check(inputs, arguments, result, args.dtype) if comm.rank == 0 else None
     check = comm.bcast(check, root=0)
-    summary = summarize([t / problem.time_divisor(sizes) for t in times])
+    summary = summarize([t / problem.time_divisor(sizes, options) for t in times])
     return {
         "schema_version": SCHEMA_VERSION,
         "workload": args.workload,
@@ -133,6 +158,7 @@ def run_configuration(args, comm, pin_record):
         "ranks": prepared.ranks,
         "grid": list(prepared.grid) if prepared.grid else None,
         "launch": prepared.launch,
+        "transport": transport(entry, prepared.launch),
         "processes": comm.size,
         "dtype": args.dtype,
         "sizes": sizes,
@@ -216,6 +242,9 @@ def main(argv=None):
     pin_record = {"pinned": pin, "per_rank": comm.gather(per_rank, root=0)}
     args = build_parser().parse_args(argv)
     jax_runtime = registry.entry(args.workload, args.impl).runtime == registry.JAX_RUNTIME
+    if args.devices is not None and not jax_runtime:
+        fail(comm, f"--devices applies to the JAX implementations that run in one process; "
+                   f"{args.impl} takes one rank per process (mpirun -n P)", 2)
     if args.output:  # found now, not after the run
         error = None
         if comm.rank == 0:
@@ -234,15 +263,27 @@ def main(argv=None):
         fail(comm, f"--devices {args.devices} under mpirun -n {comm.size}: each process "
                    "contributes one device; leave --devices out", 2)
 
-    try:
-        record = run_configuration(args, comm, pin_record)
-    except ValueError as exc:  # bad input: raised identically on every rank
-        fail(comm, str(exc), 2)
-    except Exception:
-        traceback.print_exc()
-        print(f"jaxpar.run: rank {comm.rank} failed; aborting all ranks", file=sys.stderr, flush=True)
-        comm.Abort(1)
+    ladder = registry.problem(args.workload).ladder
+    algorithms = getattr(args, "algorithm", None)
+    algorithms = algorithms if isinstance(algorithms, list) else [algorithms]
+    verified = True
+    for algorithm, value in itertools.product(algorithms, getattr(args, ladder) if ladder else [None]):
+        try:
+            record = run_configuration(args, comm, pin_record, algorithm, value)
+        except ValueError as exc:  # bad input: raised identically on every rank
+            fail(comm, str(exc), 2)
+        except Exception:
+            traceback.print_exc()
+            print(f"jaxpar.run: rank {comm.rank} failed; aborting all ranks", file=sys.stderr,
+                  flush=True)
+            comm.Abort(1)
+        emit(record, comm, args.output, load_at_start)
+        verified = verified and record["verified"]
+    return 0 if verified else 1
 
+
+def emit(record, comm, output, load_at_start):
+    """Stamp the record with what was in effect and print it (rank 0), also to output."""
     from jaxpar.harness import records
     pools = comm.gather(records.thread_pools(), root=0)  # the libraries are all loaded by now
     if comm.rank == 0:
@@ -253,10 +294,9 @@ def main(argv=None):
         record["environment"] = records.environment()
         line = json.dumps(record)
         print(line, flush=True)
-        if args.output:
-            with open(args.output, "a") as out:
+        if output:
+            with open(output, "a") as out:
                 out.write(line + "\n")
-    return 0 if record["verified"] else 1
 
 
 def inject_fault(impl, comm, devices=None):

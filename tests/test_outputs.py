@@ -35,6 +35,7 @@ def nothing_runs(monkeypatch):
     monkeypatch.setattr(compare, "environment", ran)
     monkeypatch.setattr(compare, "measure_hardware", ran)
     monkeypatch.setattr("jaxpar.harness.launch.run_config", ran)
+    monkeypatch.setattr("jaxpar.harness.launch.run_launch", ran)
 
 
 def write_config(tmp_path, name="s"):

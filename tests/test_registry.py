@@ -24,7 +24,7 @@ def test_registry_is_consistent():
         problem = registry.problem(e.workload)
         assert problem.name == e.workload
         assert set(e.algorithms) <= set(problem.algorithms), e
-        assert e.runtime in (registry.MPI_RUNTIME, registry.JAX_RUNTIME)
+        assert e.runtime in registry.RUNTIMES
         assert set(e.launch_modes) <= set(sweep.LAUNCH_MODES) and "mpirun" in e.launch_modes
         assert problem.weak_size in problem.sizes and problem.tolerance.keys() == {"float32", "float64"}
     with pytest.raises(ValueError, match="unknown workload 'fft'"):

@@ -3,6 +3,8 @@ import math
 
 import pytest
 
+from jaxpar.core.costmodel import CommModel
+
 from jaxpar.harness import stats
 
 
@@ -112,11 +114,45 @@ def test_alpha_beta_ideal_time_of_each_workload():
     assert row["of_model"] == pytest.approx(expected / 1.0)
     allgather = {**summa, "algorithm": "allgather", "grid": [4, 1]}
     # ring all-gather of B (60 x 80 doubles) over 4 ranks: 3 alpha + 3/4 of the bytes
-    assert registry.problem("matmul").ideal_seconds(allgather, rate, alpha, beta) == pytest.approx(
+    assert registry.problem("matmul").ideal_seconds(allgather, rate, CommModel(pingpong=(alpha, beta))) == pytest.approx(
         compute + 3 * alpha + 0.75 * 60 * 80 * 8 * beta)
     sgd = {"ranks": 2, "dtype": "float64", "flops_per_step": 4e6, "allreduce_bytes": 8000}
     # ring all-reduce over 2 ranks: 2 alpha + the bytes once
-    assert registry.problem("sgd").ideal_seconds(sgd, rate, alpha, beta) == pytest.approx(
+    assert registry.problem("sgd").ideal_seconds(sgd, rate, CommModel(pingpong=(alpha, beta))) == pytest.approx(
         4e6 / (2 * rate * 1e9) + 2 * alpha + 8000 * beta)
     (no_ping,) = stats.scaling_rows([summa], STRONG, {"float64": rate})
     assert no_ping["model_time"] is None and no_ping["of_model"] is None
+
+
+def test_fitted_collectives_price_the_collective_each_implementation_issues():
+    """Measured collectives of the same transport replace the ping-pong formulas: the JAX
+    SUMMA's panel broadcast is priced as the all-reduce it is, C's as MPI_Bcast."""
+    from jaxpar import registry
+    from jaxpar.harness import alphabeta
+
+    def collective(impl, launch, algorithm, alpha, beta):
+        return [{"workload": "collectives", "impl": impl, "launch": launch, "algorithm": algorithm,
+                 "ranks": 2, "dtype": "float64", "status": "ok", "sizes": {"bytes": m},
+                 "time_s": {"median": alpha + beta * m}} for m in (8, 1024, 1 << 20)]
+    fits = alphabeta.fits(collective("c_mpi", "mpirun", "bcast", 5e-6, 1e-10)
+                          + collective("c_mpi", "mpirun", "allreduce", 7e-6, 2e-10)
+                          + collective("jax", "mpirun", "allreduce", 3e-3, 4e-9))
+    rate = 10.0
+    summa = {**record("c_mpi", 2, 1.0), "sizes": {"m": 64, "k": 64, "n": 64}, "grid": [1, 2],
+             "panel": 32, "flops": 2.0 * 64 ** 3, "launch": "mpirun"}
+    compute = summa["flops"] / (2 * rate * 1e9)
+    a_panel = 64 * 32 * 8   # grid 1 x 2: the A panel goes along the row (2 ranks); B stays
+    (c_row,) = stats.scaling_rows([summa], STRONG, {"float64": rate}, None, fits)
+    assert c_row["model_source"] == "fit"
+    assert c_row["model_time"] == pytest.approx(compute + 2 * (5e-6 + 1e-10 * a_panel))
+    jax = {**summa, "id": "j", "impl": "jax"}
+    (jax_row,) = stats.scaling_rows([jax], STRONG, {"float64": rate}, None, fits)
+    assert jax_row["model_time"] == pytest.approx(compute + 2 * (3e-3 + 4e-9 * a_panel))
+    # jax_auto has no collectives row of its own: it is priced with jax's, its transport
+    auto = {**jax, "impl": "jax_auto", "algorithm": None}
+    assert registry.problem("matmul").comm_seconds(auto, alphabeta.comm_model(auto, fits, None)) \
+        == pytest.approx(jax_row["model_comm"])
+    # no fit of that transport and no ping-pong: no model, not a guess
+    single = {**jax, "launch": "single-process"}
+    (none_row,) = stats.scaling_rows([single], STRONG, {"float64": rate}, None, fits)
+    assert none_row["model_time"] is None

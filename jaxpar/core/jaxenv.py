@@ -89,6 +89,32 @@ def compile_timed(kernel, args, comm):
     return compiled, comm.allreduce(time.perf_counter() - start, op=MPI.MAX)
 
 
+def compile_timed_ordered(kernel, args, comm):
+    """compile_timed for a jitted kernel with ordered effects (every mpi4jax op has one):
+    return (kernel itself, seconds). Calls go through the jitted function, which reuses the
+    compilation timed here: in JAX 0.10 the compiled object's own fast path drops the effect
+    token from its second call on ("Execution supplied 1 arguments but compiled program
+    expected 2"). Each such call pays JAX's dispatch of ordered effects (its Python path and
+    a token transfer: about 0.5 ms on the development machine), so a kernel loops inside."""
+    _, seconds = compile_timed(kernel, args, comm)
+    return kernel, seconds
+
+
+def noop_call_seconds(array, comm, calls=20) -> float:
+    """Median time of a jitted call that does nothing to array, maximum over ranks: JAX's
+    dispatch cost, reported beside a measured collective to tell the two apart (not timed)."""
+    import jax
+    from jax import lax
+
+    noop = jax.jit(lax.optimization_barrier).lower(array).compile()
+    times = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        jax.block_until_ready(noop(array))
+        times.append(time.perf_counter() - start)
+    return comm.allreduce(float(np.median(times)), op=MPI.MAX)
+
+
 def replica(array) -> np.ndarray:
     """This process's copy of a replicated jax.Array (every device holds the global value),
     or, for pmap's stacked output, of its first local device's slice."""

@@ -39,6 +39,8 @@ class Problem:
     name: str
     sizes: dict                 # size key -> help; the runner's flags, in order (d_in is --d-in)
     weak_size: str              # the size multiplied by P in weak scaling
+    ladder: str | None = None   # a size the runner takes several values of in one launch
+                                # (a record each), e.g. message sizes: launches cost seconds
     algorithms: tuple = ()      # () where the workload has none
     options: dict = {}          # name -> Option
     time_field: str             # the record's summary of the repeat times
@@ -51,8 +53,8 @@ class Problem:
     def size_label(self, sizes: dict) -> str:
         return " ".join(f"{k}={v}" for k, v in sizes.items())
 
-    def time_divisor(self, sizes: dict) -> int:
-        """Repeat time / this = the time per time_unit."""
+    def time_divisor(self, sizes: dict, options: dict) -> int:
+        """Repeat time / this = the time per time_unit (e.g. SGD steps, collectives per call)."""
         return 1
 
     # The API side: the public function's arrays and keywords.
@@ -82,10 +84,19 @@ class Problem:
         implementation's (e.g. the panel width it used)."""
         raise NotImplementedError
 
-    def ideal_seconds(self, record: dict, core_gflops: float, alpha: float, beta: float):
-        """Ideal time per time_unit: FLOPs at P x the single-core rate plus an alpha-beta model
-        of the communication; None where there is no model."""
+    # The ideal time per time_unit: compute at P x the single-core rate plus the
+    # communication the implementation issues, priced by a jaxpar.core.costmodel.CommModel.
+    def compute_seconds(self, record: dict, core_gflops: float):
+        """None where the workload has no FLOP model."""
         return None
+
+    def comm_seconds(self, record: dict, comm):
+        """None where the workload has no communication model, or comm cannot price it."""
+        return None
+
+    def ideal_seconds(self, record: dict, core_gflops: float, comm):
+        compute, communication = self.compute_seconds(record, core_gflops), self.comm_seconds(record, comm)
+        return None if compute is None or communication is None else compute + communication
 
 
 # ---------------------------------------------------------------- shared validators

@@ -44,6 +44,14 @@ def run_config(workload: str, ranks: int, runner_args: list, timeout: float = 60
 
     single_process: a JAX run in one process with `ranks` devices (no mpirun).
     """
+    return run_launch(workload, ranks, runner_args, timeout, single_process)[0]
+
+
+def run_launch(workload: str, ranks: int, runner_args: list, timeout: float = 600,
+               single_process: bool = False, expected: int = 1) -> list[dict]:
+    """Run one launch of `expected` configurations (several where the runner is given several
+    values of a ladder size); return the records it wrote, then, if it wrote fewer, a failure
+    record with the error, for the configurations it did not finish."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "record.jsonl"
         args = [sys.executable, "-m", "jaxpar.run", workload] + [str(a) for a in runner_args]
@@ -60,17 +68,21 @@ def run_config(workload: str, ranks: int, runner_args: list, timeout: float = 60
         except subprocess.TimeoutExpired:
             lifetime.kill(proc)
             stdout, stderr = proc.communicate()
-            return {"status": "timeout", "error": f"no result after {timeout:g} s", "command": command,
-                    "stderr": stderr[-4000:]}
+            failure = {"status": "timeout", "error": f"no result after {timeout:g} s",
+                       "command": command, "stderr": stderr[-4000:]}
+        else:
+            failure = {"status": "crashed", "error": _last_error(stderr) or f"exit code {proc.returncode}",
+                       "returncode": proc.returncode, "command": command, "stderr": stderr[-4000:]}
         finally:  # also on Ctrl-C and SIGTERM; and a rank that outlived mpirun goes too
             lifetime.kill(proc)
-        record = json.loads(out.read_text().splitlines()[-1]) if out.exists() and out.read_text().strip() else None
-        if record is None:
-            return {"status": "crashed", "error": _last_error(stderr) or f"exit code {proc.returncode}",
-                    "returncode": proc.returncode, "command": command, "stderr": stderr[-4000:]}
-        record["status"] = "ok" if record.get("verified") else "failed_check"
-        record["command"] = command
-        return record
+        lines = out.read_text().splitlines() if out.exists() else []
+        records = [json.loads(line) for line in lines if line.strip()]
+        for record in records:
+            record["status"] = "ok" if record.get("verified") else "failed_check"
+            record["command"] = command
+        if len(records) < expected:
+            records.append(failure)
+        return records
 
 
 def _last_error(stderr: str) -> str | None:

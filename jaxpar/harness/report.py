@@ -19,7 +19,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import MaxNLocator, NullFormatter, NullLocator  # noqa: E402
 
 from jaxpar import registry  # noqa: E402
-from jaxpar.harness import codesize, results, stats  # noqa: E402
+from jaxpar.harness import alphabeta, codesize, latency, results, stats  # noqa: E402
 from jaxpar.harness.sweep import IMPLEMENTATIONS, WORKLOADS, size_label  # noqa: E402
 
 # Series styles, assigned in registry order (a new implementation, algorithm or workload
@@ -65,6 +65,10 @@ def fmt_time(seconds) -> str:
     return f"{seconds / 1e-9:.3g} ns"
 
 
+def fmt_signed(seconds) -> str:
+    return "-" + fmt_time(-seconds) if seconds < 0 else fmt_time(seconds)
+
+
 def fmt(value, spec=".3g", suffix="") -> str:
     return "—" if value is None else f"{value:{spec}}{suffix}"
 
@@ -84,15 +88,18 @@ def scaling_table(sweep, rows) -> Table:
     table = Table(
         f"{sweep['name']}: {sweep['workload']}, {sweep['scaling']} scaling",
         ["impl", "alg.", "launch", "P", "dtype", "size", f"median/{spec.time_unit}", "min",
-         "IQR", "GFLOP/s", "speedup", "eff.", "% HW", "α-β ideal", "ideal/median", "flags"],
+         "IQR", "GFLOP/s", "speedup", "eff.", "% HW", "α-β ideal", "source", "ideal/median", "flags"],
         note=("Speedup and efficiency against the same implementation at P = 1; "
               + ("strong scaling: fixed global size, speedup T(1)/T(P), efficiency T(1)/(P T(P))."
                  if sweep["scaling"] == "strong" else
                  f"weak scaling: size per rank fixed ({spec.weak_key} grows with P), "
                  "speedup P T(1)/T(P), efficiency T(1)/T(P).")
               + " HW limit: P x single-core GEMM rate. α-β ideal: the FLOPs at P x the single-core "
-              "GEMM rate plus the algorithm's communication in an alpha-beta model with the "
-              "measured MPI ping-pong (— without one); ideal/median near 1 is as fast as the "
+              "GEMM rate plus the collectives the implementation issues, each priced by the "
+              "alpha-beta fit of the same collective over the same transport measured by the "
+              "collectives workload in this sweep (source \"fit\"), else by textbook algorithms "
+              "with the MPI ping-pong's alpha and beta (\"ping-pong\"; — without either); "
+              "ideal/median near 1 is as fast as the "
               f"model allows. Flags: IQR over {100 * stats.NOISY_IQR:.0f}% of the median (noise), "
               "efficiency over 100% (at P > 1: noise or cache effects, not real superlinear "
               "scaling unless it repeats), or a rate above the GEMM limit."))
@@ -105,7 +112,49 @@ def scaling_table(sweep, rows) -> Table:
                            fmt_time(t["min"]), fmt_time(t["iqr"]), fmt(r["gflops"], ".2f"),
                            fmt(r["speedup"], ".2f"), fmt_pct(r["efficiency"]),
                            fmt_pct(r["hw_efficiency"]), fmt_time(r["model_time"]),
-                           fmt(r["of_model"], ".2f"), "; ".join(stats.flags(r)) or "—"])
+                           r["model_source"] or "—", fmt(r["of_model"], ".2f"), "; ".join(stats.flags(r)) or "—"])
+    return table
+
+
+def gap_table(records, core, pingpong, fits, sweeps) -> Table:
+    """Per workload and algorithm, at each P > 1 under mpirun: the gap between each JAX
+    implementation and c_mpi, split into transport (the difference of their communication
+    priced by the measured collectives of each one's own transport) and the rest (compute,
+    dispatch, anything the collectives do not explain)."""
+    table = Table("JAX against C/MPI under mpirun: how much of the gap is transport",
+                  ["workload", "alg.", "P", "dtype", "size", "impl (transport)", "median", "c_mpi",
+                   "gap", "transport part", "the rest"],
+                  note="gap = median(JAX implementation) - median(c_mpi), per time unit, same "
+                       "configuration. Transport part = the communication each issues priced by "
+                       "the alpha-beta fits of the collectives workload over its own transport "
+                       "(gloo for jax under mpirun, MPI through mpi4jax for jax_mpi4jax, MPI for "
+                       "c_mpi), JAX minus C; the rest = gap - transport part. Only rows where "
+                       "both communications are priced by measured fits are shown.")
+    order = {impl: i for i, impl in enumerate(IMPLEMENTATIONS)}
+    seen = set()
+    for sweep in sweeps:
+        if registry.problem(sweep["workload"]).ladder:
+            continue
+        rows = stats.scaling_rows(records, sweep, core, pingpong, fits)
+        c_rows = {(r["algorithm"], r["ranks"], r["dtype"], json.dumps(r["sizes"])): r for r in rows
+                  if r["impl"] == "c_mpi"}
+        for r in sorted(rows, key=lambda r: (str(r["algorithm"]), r["ranks"], order[r["impl"]])):
+            key = (r["algorithm"], r["ranks"], r["dtype"], json.dumps(r["sizes"]))
+            c = c_rows.get(key) or (c_rows.get(("summa",) + key[1:]) if r["algorithm"] is None else None)
+            if (c is None or r["launch"] != "mpirun" or r["ranks"] < 2 or r["impl"] == "c_mpi"
+                    or registry.entry(r["workload"], r["impl"]).runtime == registry.MPI_RUNTIME
+                    or r["model_source"] != "fit" or c["model_source"] != "fit"
+                    or (r["workload"], r["id"]) in seen):
+                continue
+            seen.add((r["workload"], r["id"]))
+            gap = r["time"]["median"] - c["time"]["median"]
+            transport = r["model_comm"] - c["model_comm"]
+            table.rows.append([r["workload"], r["algorithm"] or "—", r["ranks"], r["dtype"],
+                               size_label(r["workload"], r["sizes"]), f"{r['impl']} ({r['transport']})",
+                               fmt_time(r["time"]["median"]), fmt_time(c["time"]["median"]),
+                               fmt_signed(gap), fmt_signed(transport)
+                               + (f" ({100 * transport / gap:.0f}%)" if gap > 0 else ""),
+                               fmt_signed(gap - transport)])
     return table
 
 
@@ -145,7 +194,8 @@ def codesize_rows(records, counted, core_gflops):
         ok = [r for r in records if r.get("status") == "ok" and r["workload"] == row["workload"]]
         top = max((r["ranks"] for r in ok), default=None)
         effs = [(stats.hardware_efficiency(r["gflops"], r["ranks"], core_gflops[r["dtype"]]), r["launch"])
-                for r in ok if r["ranks"] == top and r["impl"] == row["impl"] and r["dtype"] in core_gflops]
+                for r in ok if r["ranks"] == top and r["impl"] == row["impl"] and r["dtype"] in core_gflops
+                and r.get("gflops") is not None]
         best = max(effs, default=(None, None))
         row["perf_ranks"] = top
         row["hw_efficiency"], row["perf_launch"] = best
@@ -498,9 +548,23 @@ def render(outdir) -> Report:
     md += ["## Failures", ""]
     md += [markdown_table(failures), ""] if failures.rows else ["None: every recorded configuration passed its check.", ""]
 
-    scaling_csv = []
+    scaling_csv, fits = [], alphabeta.fits(records)
+    ladders = [w for w in workloads if registry.problem(w).ladder]
+    for workload in ladders:  # the collectives: their fits price the others' communication
+        text, ladder_tables, stems = latency.section(workload, records, outdir, _save, fmt_time,
+                                                     markdown_table, Table)
+        md += text
+        tables += ladder_tables
+        plots += stems
+    attribution = gap_table(records, core, meta["hardware"].get("pingpong"), fits, sweeps)
+    if attribution.rows:
+        tables.append(attribution)
+        md += ["## JAX's gap to C/MPI: transport and the rest", "", attribution.note, "",
+               markdown_table(attribution), ""]
     for sweep in sweeps:
-        rows = stats.scaling_rows(records, sweep, core, meta["hardware"].get("pingpong"))
+        if sweep["workload"] in ladders:
+            continue
+        rows = stats.scaling_rows(records, sweep, core, meta["hardware"].get("pingpong"), fits)
         scaling_csv += [{"sweep": sweep["name"], "scaling": sweep["scaling"], **row} for row in rows]
         table = scaling_table(sweep, rows)
         tables.append(table)
@@ -523,7 +587,7 @@ def render(outdir) -> Report:
     results.write_scaling_csv(outdir / "scaling.csv", scaling_csv)
 
     md += ["## GFLOP/s against problem size", ""]
-    for workload in workloads:
+    for workload in [w for w in workloads if w not in ladders]:
         stem = plot_gflops_vs_size(workload, records, core, outdir)
         if stem:
             plots.append(stem)

@@ -35,7 +35,8 @@ def hardware_efficiency(gflops: float, ranks: int, core_gflops: float) -> float:
     return gflops / (ranks * core_gflops)
 
 
-def scaling_rows(records, sweep: dict, core_gflops: dict, pingpong: dict | None = None) -> list[dict]:
+def scaling_rows(records, sweep: dict, core_gflops: dict, pingpong: dict | None = None,
+                 collective_fits: dict | None = None) -> list[dict]:
     """One row per verified record of a sweep, with its scaling metrics.
 
     records: compare records (status "ok" only are used; a failed check is
@@ -44,9 +45,13 @@ def scaling_rows(records, sweep: dict, core_gflops: dict, pingpong: dict | None 
     The baseline of each row is the verified P = 1 run of the same
     implementation, algorithm, dtype and size (weak: size per rank), in the
     same launch mode where there is one (JAX at P = 1 is a single process).
-    pingpong: the measured MPI alpha and beta; with it, each row has its ideal time
-    from the workload's alpha-beta model ("model_time"; None without).
+    pingpong, collective_fits: the measured MPI ping-pong alpha and beta, and the alpha-beta
+    fits of the collectives workload's records (jaxpar.harness.alphabeta.fits); with
+    either, each row has its ideal time: the compute at P x the core rate plus the
+    communication it issues, priced by the fits of its own transport where measured, else
+    by the ping-pong ("model_time", "model_comm", "model_source"; None without).
     """
+    from jaxpar.harness import alphabeta
     from jaxpar import registry
     from jaxpar.harness.sweep import WORKLOADS, per_rank_sizes
 
@@ -70,19 +75,26 @@ def scaling_rows(records, sweep: dict, core_gflops: dict, pingpong: dict | None 
         base = candidates.get(r["launch"]) or next(iter(candidates.values()), None)
         t_one = base[spec.time_field]["median"] if base else None
         rate = core_gflops.get(r["dtype"])
-        model = (definition.ideal_seconds(r, rate, pingpong["alpha_s"], pingpong["beta_s_per_byte"])
-                 if rate and pingpong else None)
+        comm = alphabeta.comm_model(r, collective_fits or {}, pingpong)
+        priced = rate and (pingpong or collective_fits)  # no measured communication: no model
+        compute = definition.compute_seconds(r, rate) if priced else None
+        communication = definition.comm_seconds(r, comm) if priced else None
+        model = None if compute is None or communication is None else compute + communication
         rows.append({
             "id": r["id"], "label": r.get("label", r["id"]), "workload": r["workload"],
             "impl": r["impl"], "algorithm": r["algorithm"], "launch": r["launch"],
+            "transport": r.get("transport"),
             "ranks": r["ranks"], "dtype": r["dtype"], "sizes": r["sizes"],
-            "problem": problem(r), "time": times, "gflops": r["gflops"],
+            "problem": problem(r), "time": times, "gflops": r.get("gflops"),
             "baseline_id": base["id"] if base else None,
             "ideal_time": ideal_time(t_one, r["ranks"], scaling) if base else None,
             "speedup": speedup(t_one, times["median"], r["ranks"], scaling) if base else None,
             "efficiency": parallel_efficiency(t_one, times["median"], r["ranks"], scaling) if base else None,
-            "hw_efficiency": hardware_efficiency(r["gflops"], r["ranks"], rate) if rate else None,
+            "hw_efficiency": (hardware_efficiency(r["gflops"], r["ranks"], rate)
+                              if rate and r.get("gflops") is not None else None),
             "model_time": model,
+            "model_comm": communication,
+            "model_source": " + ".join(sorted(comm.used)) or None,
             "of_model": model / times["median"] if model else None,
             "iqr_fraction": times["iqr"] / times["median"] if times["median"] > 0 else None,
             # the spread of the repeats carried into the metrics: values at the q3 and q1 times
@@ -90,7 +102,8 @@ def scaling_rows(records, sweep: dict, core_gflops: dict, pingpong: dict | None 
                                   for q in ("q3", "q1")] if base and times["q1"] > 0 else None),
             "hw_efficiency_range": ([hardware_efficiency(r["gflops"], r["ranks"], rate)
                                      * times["median"] / times[q] for q in ("q3", "q1")]
-                                    if rate and times["q1"] > 0 else None),
+                                    if rate and times["q1"] > 0 and r.get("gflops") is not None
+                                    else None),
         })
     return rows
 

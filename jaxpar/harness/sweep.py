@@ -53,7 +53,9 @@ WORKLOADS = {name: _workload(name) for name in registry.WORKLOADS}
 
 DEFAULTS = {"scaling": "strong", "implementations": None, "algorithms": None,
             "launch": list(LAUNCH_MODES), "ranks": [1, 2], "dtypes": ["float64"],
-            "repeats": 5, "warmup": 1, "seed": 0, "timeout": 300}
+            "repeats": 5, "warmup": 1, "seed": 0, "timeout": 300,
+            "pinning": ["pinned"]}
+PINNING_MODES = ("pinned", "unpinned")  # unpinned: the runner's --no-pin, affinity as launched
 OPTION_KEYS = {key for w in WORKLOADS.values() for key in w.options}
 SWEEP_KEYS = set(DEFAULTS) | OPTION_KEYS | {"name", "workload", "sizes"}
 TOP_KEYS = (SWEEP_KEYS - {"name", "workload", "sizes"}) | {"title", "hardware", "sweep"}
@@ -251,6 +253,7 @@ def _resolve_sweep(sweep, defaults, index):
            "warmup": _int_at_least(f"{where}: warmup", s["warmup"], 0),
            "seed": _int_at_least(f"{where}: seed", s["seed"], 0),
            "timeout": _positive_number(f"{where}: timeout", s["timeout"]),
+           "pinning": _choices("pinning mode", s["pinning"], PINNING_MODES, where),
            "options": {}}
     if len(set(out["ranks"])) != len(out["ranks"]):
         raise ConfigError(f"{where}: ranks {out['ranks']} repeat a value")
@@ -351,13 +354,15 @@ def plan_sweep(sweep: dict) -> list[dict]:
                         if launch not in entry.launch_modes:
                             continue
                         for ranks in sweep["ranks"]:
-                            config = configuration(sweep, impl, algorithm, launch, ranks, dtype, size)
-                            if config["id"] not in {c["id"] for c in out}:
-                                out.append(config)
+                            for pinning in sweep.get("pinning", ["pinned"]):
+                                config = configuration(sweep, impl, algorithm, launch, ranks, dtype,
+                                                       size, pinning == "pinned")
+                                if config["id"] not in {c["id"] for c in out}:
+                                    out.append(config)
     return out
 
 
-def configuration(sweep, impl, algorithm, launch, ranks, dtype, size) -> dict:
+def configuration(sweep, impl, algorithm, launch, ranks, dtype, size, pinned=True) -> dict:
     workload = sweep["workload"]
     spec = WORKLOADS[workload]
     if ranks == 1 and "single-process" in registry.entry(workload, impl).launch_modes:
@@ -368,12 +373,16 @@ def configuration(sweep, impl, algorithm, launch, ranks, dtype, size) -> dict:
     key = {"workload": workload, "impl": impl, "algorithm": algorithm, "launch": launch,
            "ranks": ranks, "dtype": dtype, "sizes": sizes, "options": sweep["options"],
            "repeats": sweep["repeats"], "warmup": sweep["warmup"], "seed": sweep["seed"]}
+    if not pinned:  # only then in the key: the ids of pinned runs stay as they were
+        key["pinned"] = False
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:8]
     shape = "x".join(str(sizes[k]) for k in spec.size_keys)
-    config_id = "-".join(filter(None, [workload, impl, algorithm, launch, f"p{ranks}", dtype, shape, digest]))
+    unpinned = None if pinned else "unpinned"
+    config_id = "-".join(filter(None, [workload, impl, algorithm, launch, unpinned, f"p{ranks}", dtype,
+                                       shape, digest]))
     label = " ".join(filter(None, [workload, impl + (f"/{algorithm}" if algorithm else ""), launch,
-                                   f"P={ranks}", dtype, size_label(workload, sizes)]))
-    return {"id": config_id, "label": label, **key, "timeout": sweep["timeout"],
+                                   unpinned, f"P={ranks}", dtype, size_label(workload, sizes)]))
+    return {"id": config_id, "label": label, **key, "pinned": pinned, "timeout": sweep["timeout"],
             "sweeps": [sweep["name"]]}
 
 
@@ -387,13 +396,49 @@ def per_rank_sizes(workload: str, sizes: dict, ranks: int) -> dict:
     return {**sizes, key: sizes[key] / ranks}
 
 
-def runner_args(config: dict) -> list[str]:
-    """The `python -m jaxpar.run WORKLOAD` arguments of a configuration (no --devices)."""
+def runner_args(configs) -> list[str]:
+    """The `python -m jaxpar.run WORKLOAD` arguments of one launch (no --devices): one
+    configuration, or a launch group (launch_groups): every algorithm and ladder size of
+    its configurations (the runner measures each algorithm at each size)."""
+    configs = [configs] if isinstance(configs, dict) else configs
+    config, ladder = configs[0], registry.problem(configs[0]["workload"]).ladder
     args = ["--impl", config["impl"]]
-    if config["algorithm"]:
-        args += ["--algorithm", config["algorithm"]]
+    algorithms = list(dict.fromkeys(c["algorithm"] for c in configs if c["algorithm"]))
+    if algorithms:
+        args += ["--algorithm", *algorithms]
     for key, value in list(config["sizes"].items()) + list(config["options"].items()):
-        args += ["--" + key.replace("_", "-"), str(value)]
+        values = list(dict.fromkeys(c["sizes"][key] for c in configs)) if key == ladder else [value]
+        args += ["--" + key.replace("_", "-"), *map(str, values)]
     args += ["--dtype", config["dtype"], "--repeats", str(config["repeats"]),
              "--warmup", str(config["warmup"]), "--seed", str(config["seed"])]
+    if not config.get("pinned", True):
+        args.append("--no-pin")
     return args
+
+
+def launch_groups(configs: list[dict]) -> list[list[dict]]:
+    """The configurations one launch runs, in plan order: each alone, except those of a
+    workload with a ladder size (Problem.ladder), which share one launch with every other
+    that differs only in its algorithm and that size (a launch costs seconds; a message
+    size of the collectives, microseconds). Each group is a full product of its algorithms
+    and sizes, as the runner measures them."""
+    groups = {}
+    for c in configs:
+        ladder = registry.problem(c["workload"]).ladder
+        if ladder is None:
+            groups[c["id"]] = [c]
+            continue
+        rest = {k: v for k, v in c.items() if k not in ("id", "label", "sweeps", "sizes", "algorithm")}
+        rest["sizes"] = {k: v for k, v in c["sizes"].items() if k != ladder}
+        groups.setdefault(json.dumps(rest, sort_keys=True), []).append(c)
+    out = []
+    for group in groups.values():
+        ladder = registry.problem(group[0]["workload"]).ladder
+        points = {(c["algorithm"], c["sizes"][ladder]) if ladder else c["id"] for c in group}
+        algorithms = {c["algorithm"] for c in group}
+        sizes = {c["sizes"][ladder] for c in group} if ladder else set()
+        if ladder and len(points) == len(group) == len(algorithms) * len(sizes):
+            out.append(group)
+        else:  # not a full product (a resumed sweep's remainder): one launch each
+            out += [[c] for c in group]
+    return out

@@ -10,7 +10,6 @@ import math
 
 import numpy as np
 
-from jaxpar.core import costmodel
 from jaxpar.core.accuracy import max_relative_error
 from jaxpar.core.problem import (DTYPES, Option, Problem, check_float_matrix, describe_array,
                                  is_int)
@@ -32,7 +31,7 @@ class Matmul(Problem):
     name = "matmul"
     sizes = {"m": "rows of A and C", "k": "columns of A, rows of B", "n": "columns of B and C"}
     weak_size = "m"
-    algorithms = ("summa", "allgather")
+    algorithms = ("summa", "summa_allreduce", "allgather")
     options = {"panel": Option(256, int, "SUMMA panel width: columns of A (rows of B) per broadcast")}
     time_field, time_unit, flops_field = "time_s", "run", "flops"
     error_fields = ("max_rel_error",)
@@ -76,20 +75,32 @@ class Matmul(Problem):
                 "flops": flops, "gflops": flops / summary["median"] / 1e9,
                 "gflops_best": flops / summary["min"] / 1e9}
 
-    def ideal_seconds(self, record, core_gflops, alpha, beta):
-        """2mkn at P x the core rate, plus the broadcasts (SUMMA) or the all-gather of B."""
+    def compute_seconds(self, record, core_gflops):
+        """2mkn at P x the single-core rate."""
+        return record["flops"] / (record["ranks"] * core_gflops * 1e9)
+
+    def comm_seconds(self, record, comm):
+        """The all-gather of B's row blocks, or SUMMA's two panel broadcasts per panel: one
+        along each grid row (pc ranks), one down each grid column (pr ranks)."""
         m, k, n = (record["sizes"][key] for key in "mkn")
         ranks, grid = record["ranks"], record.get("grid") or [record["ranks"], 1]
         elem = np.dtype(record["dtype"]).itemsize
-        compute = record["flops"] / (ranks * core_gflops * 1e9)
         if record["algorithm"] == "allgather":
-            return compute + costmodel.allgather_seconds(k * n * elem, ranks, alpha, beta)
-        # SUMMA, and jax_auto (which shards like SUMMA and lets XLA choose): one broadcast
-        # of an A panel along each grid row and one of a B panel down each grid column per panel.
+            return comm.seconds("allgather", math.ceil(k / ranks) * n * elem, ranks)
+        # jax_auto (no algorithm: XLA partitions a (row, col)-sharded product) is priced as SUMMA.
+        collective = ("allreduce" if record["algorithm"] == "summa_allreduce"
+                      or record["impl"] in ALLREDUCE_BROADCAST else "bcast")
         (pr, pc), panel = grid, record.get("panel") or self.options["panel"].default
-        a_panel, b_panel = math.ceil(m / pr) * panel * elem, panel * math.ceil(n / pc) * elem
-        return compute + math.ceil(k / panel) * (costmodel.bcast_seconds(a_panel, pc, alpha, beta)
-                                                 + costmodel.bcast_seconds(b_panel, pr, alpha, beta))
+        along_row = comm.seconds(collective, math.ceil(m / pr) * panel * elem, pc)
+        down_col = comm.seconds(collective, panel * math.ceil(n / pc) * elem, pr)
+        if along_row is None or down_col is None:
+            return None
+        return math.ceil(k / panel) * (along_row + down_col)
+
+
+# The implementations whose SUMMA panel "broadcast" is an all-reduce of the panel masked to
+# zero off its owner: lax has no one-to-all broadcast (summa_allreduce does the same on MPI).
+ALLREDUCE_BROADCAST = ("jax", "jax_pmap", "jax_auto")
 
 
 PROBLEM = Matmul()

@@ -15,7 +15,6 @@ import numbers
 
 import numpy as np
 
-from jaxpar.core import costmodel
 from jaxpar.core.accuracy import max_relative_error
 from jaxpar.core.problem import (DTYPES, Curve, Option, Problem, check_float_matrix,
                                  check_positive_int, describe_array)
@@ -91,7 +90,7 @@ class SGD(Problem):
         return (f"B={sizes['batch']} {sizes['d_in']}-{sizes['hidden']}-{sizes['d_out']} "
                 f"T={sizes['steps']} N={sizes['n']}")
 
-    def time_divisor(self, sizes):
+    def time_divisor(self, sizes, options):
         return sizes["steps"]
 
     def inputs(self, sizes, dtype, seed):
@@ -169,12 +168,14 @@ class SGD(Problem):
                 "allreduce_bytes": (d_in * h + h + h * d_out + d_out + 1) * np.dtype(dtype).itemsize,
                 "final_loss": float(losses[-1]), "losses": [float(v) for v in losses]}
 
-    def ideal_seconds(self, record, core_gflops, alpha, beta):
-        """The step's gemm FLOPs at P x the core rate plus one ring all-reduce of the packed
-        gradients and loss; the elementwise work, the batch gather and the update are left out."""
-        compute = record["flops_per_step"] / (record["ranks"] * core_gflops * 1e9)
-        return compute + costmodel.allreduce_seconds(record["allreduce_bytes"], record["ranks"],
-                                                     alpha, beta)
+    def compute_seconds(self, record, core_gflops):
+        """The step's gemm FLOPs at P x the core rate; the elementwise work, the batch
+        gather and the update are left out."""
+        return record["flops_per_step"] / (record["ranks"] * core_gflops * 1e9)
+
+    def comm_seconds(self, record, comm):
+        """One all-reduce of the packed gradients and loss per step."""
+        return comm.seconds("allreduce", record["allreduce_bytes"], record["ranks"])
 
 
 PROBLEM = SGD()
