@@ -125,6 +125,10 @@ def transport(entry, launch: str) -> str:
     return name
 
 
+class BadInput(Exception):
+    """Refused inputs or arguments (exit 2); any other exception is a crash (exit 1)."""
+
+
 def run_configuration(args, comm, pin_record, algorithm=None, ladder_value=None):
     """Generate the inputs, prepare, time, gather, check: the record of one configuration
     (for a workload with a ladder size: that algorithm, and that size = ladder_value)."""
@@ -138,11 +142,14 @@ def run_configuration(args, comm, pin_record, algorithm=None, ladder_value=None)
     if problem.ladder:
         sizes[problem.ladder] = ladder_value
     options = {key: getattr(args, key) for key in problem.options}
-    algorithm = registry.resolve_algorithm(entry, algorithm)
-    inputs = problem.inputs(sizes, args.dtype, args.seed)
-    arguments = problem.arguments(sizes, options)
-    prepared = api.prepare(args.workload, args.impl, *inputs, algorithm=algorithm, comm=comm,
-                           devices=args.devices, **arguments)
+    try:  # a ValueError here is bad input, raised alike on every rank; later, a crash
+        algorithm = registry.resolve_algorithm(entry, algorithm)
+        inputs = problem.inputs(sizes, args.dtype, args.seed)
+        arguments = problem.arguments(sizes, options)
+        prepared = api.prepare(args.workload, args.impl, *inputs, algorithm=algorithm, comm=comm,
+                               devices=args.devices, **arguments)
+    except ValueError as exc:
+        raise BadInput(str(exc)) from exc
     times, output = time_repeats(prepared.run, comm, args.repeats, args.warmup)
     result = prepared.gather(output)
     if problem.algorithms:  # the check needs it, as the implementation did (api.prepare)
@@ -270,7 +277,7 @@ def main(argv=None):
     for algorithm, value in itertools.product(algorithms, getattr(args, ladder) if ladder else [None]):
         try:
             record = run_configuration(args, comm, pin_record, algorithm, value)
-        except ValueError as exc:  # bad input: raised identically on every rank
+        except BadInput as exc:  # raised identically on every rank
             fail(comm, str(exc), 2)
         except Exception:
             traceback.print_exc()

@@ -16,10 +16,13 @@ from .conftest import JAX_DEVICE_COUNTS
 COMM = MPI.COMM_WORLD
 TOLERANCE = PROBLEM.tolerance
 # Every implementation x algorithm of the registry: c_mpi, mpi4py, jax, jax_pmap with summa
-# and allgather, jax_auto with none.
+# and allgather, jax_auto with none, jax_mpi4jax with summa, summa_allreduce and allgather.
 VARIANTS = [(e.impl, algorithm) for e in registry.ENTRIES if e.workload == "matmul"
             for algorithm in e.algorithms or [None]]
-assert len(VARIANTS) == 9
+assert len(VARIANTS) == 12
+# The panel-wise ones: every SUMMA.
+SUMMA_VARIANTS = [(impl, algorithm) for impl, algorithm in VARIANTS
+                  if algorithm is not None and algorithm.startswith("summa")]
 # Primes, 1x1x1, dimensions smaller than any grid up to 4 ranks, very rectangular.
 SHAPES = [(1, 1, 1), (7, 13, 5), (2, 3, 1), (1, 97, 2), (61, 1, 3), (3, 2, 53), (24, 16, 32)]
 
@@ -49,11 +52,10 @@ def test_matches_numpy(impl, algorithm, dtype):
 
 @pytest.mark.mpi
 @pytest.mark.parametrize("panel", [1, 3, 1000])
-@pytest.mark.parametrize("impl", [e.impl for e in registry.ENTRIES
-                                  if e.workload == "matmul" and "summa" in e.algorithms])
-def test_summa_panel_widths(impl, panel):
+@pytest.mark.parametrize("impl,algorithm", SUMMA_VARIANTS)
+def test_summa_panel_widths(impl, algorithm, panel):
     a, b = matmul_inputs(11, 29, 7, "float64", seed=panel)
-    check(a, b, impl, "summa", panel=panel)
+    check(a, b, impl, algorithm, panel=panel)
 
 
 @pytest.mark.mpi
@@ -64,6 +66,21 @@ def test_random_shapes(m, k, n, variant, panel):
     # derandomize: every rank must draw the same example.
     a, b = matmul_inputs(m, k, n, "float64", seed=m + k + n)
     check(a, b, *variant, panel=panel)
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("impl,algorithm", VARIANTS)
+def test_a_prepared_run_repeats(impl, algorithm):
+    """The runner calls run() for a warm-up and every repeat: each call gives the same C.
+    (A jax.stages.Compiled with mpi4jax's ordered effects failed from its second call.)"""
+    from jaxpar import api
+
+    a, b = matmul_inputs(7, 13, 5, "float64", seed=4)
+    prepared = api.prepare("matmul", impl, a, b, algorithm=algorithm, panel=4)
+    first = prepared.gather(prepared.run())
+    assert max_relative_error(first, matmul_reference(a, b)) <= TOLERANCE["float64"]
+    for _ in range(2):
+        np.testing.assert_array_equal(prepared.gather(prepared.run()), first)
 
 
 @pytest.mark.mpi
@@ -157,5 +174,28 @@ def test_ranks_that_pass_different_values_all_raise(impl):
 def test_a_panel_wider_than_k_is_one_panel():
     """A huge panel (2**61) must neither overflow a size product nor change the result."""
     a, b = matmul_inputs(6, 5, 4, "float64", seed=2)
-    for impl in ("c_mpi", "mpi4py", "jax", "jax_pmap"):
-        check(a, b, impl, "summa", panel=2 ** 61)
+    for impl, algorithm in SUMMA_VARIANTS:
+        check(a, b, impl, algorithm, panel=2 ** 61)
+
+
+@pytest.mark.mpi
+def test_mpi4jax_summa_cuts_the_panels_of_c_mpi():
+    """Its static panel runs, expanded, are c_mpi.c's panels: they tile K in order, each lies
+    in one block of both partitions of K (pc for A, pr for B), and each is as wide as the
+    panel allows, narrower only where it ends at a block edge."""
+    from jaxpar.core.layout import block_lo
+    from jaxpar.workloads.matmul.jax_mpi4jax import panel_runs
+
+    for k in (1, 2, 3, 5, 29, 97):
+        for grid in ((1, 1), (1, 2), (1, 3), (2, 2), (2, 3), (3, 4)):
+            edges = {block_lo(k, parts, i) for parts in grid for i in range(parts + 1)}
+            for panel in (1, 2, 3, 4, 7, k):
+                panels = [(k0 + t * width, width, owners) for k0, width, count, *owners
+                          in panel_runs(k, grid, panel) for t in range(count)]
+                assert [p[0] for p in panels] == [0] + [k0 + w for k0, w, _ in panels[:-1]], panels
+                assert panels[-1][0] + panels[-1][1] == k
+                for k0, width, (a_owner, b_owner) in panels:
+                    assert 1 <= width <= panel and not edges & set(range(k0 + 1, k0 + width))
+                    assert width == panel or k0 + width in edges, (k, grid, panel, k0, width)
+                    assert block_lo(k, grid[1], a_owner) <= k0 < block_lo(k, grid[1], a_owner + 1)
+                    assert block_lo(k, grid[0], b_owner) <= k0 < block_lo(k, grid[0], b_owner + 1)

@@ -89,6 +89,23 @@ def test_loss_goes_down(impl):
     assert np.mean(curves[-1]) < 0.3 * np.mean(curves[0]), np.round(np.concatenate(curves), 3)
 
 
+@pytest.mark.parametrize("impl", IMPLEMENTATIONS)
+def test_a_prepared_run_repeats(impl):
+    """The runner calls run() for a warm-up and every repeat: each call trains from the same
+    initial parameters to the same result. (A jax.stages.Compiled with mpi4jax's ordered
+    effects failed from its second call.)"""
+    from jaxpar import api
+
+    x, y, params = sgd_problem(*SIZES, seed=3)
+    prepared = api.prepare("sgd", impl, x, y, params, steps=STEPS, batch=BATCH, lr=LR)
+    first = prepared.gather(prepared.run())
+    for _ in range(2):
+        again = prepared.gather(prepared.run())
+        for name in first[0]:
+            np.testing.assert_array_equal(again[0][name], first[0][name])
+        np.testing.assert_array_equal(again[1], first[1])
+
+
 def _valid():
     x, y, params = sgd_problem(8, 3, 4, 2, seed=0)
     return {"x": x, "y": y, "params": params, "steps": 2, "lr": 0.1, "batch": 4}
