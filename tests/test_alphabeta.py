@@ -62,3 +62,21 @@ def test_fits_group_series_and_skip_failed_checks():
     out = alphabeta.fits(records)
     assert list(out) == [("c_mpi", "mpirun", True, "allreduce", 2, "float64")]  # jax: one point
     assert out[list(out)[0]]["points"] == 2
+
+
+def test_a_fit_prices_only_the_sizes_it_measured():
+    """Beyond the largest measured message the line is not extrapolated: the ping-pong model
+    prices it, or nothing does; within it, the measured latencies interpolate."""
+    from jaxpar.core.costmodel import CommModel
+
+    f = alphabeta.fit([8, 1024, 65536], [1e-5, 4e-3, 4e-3])  # gloo-like: a plateau, no line
+    line = alphabeta.Line(f["alpha_s"], f["beta_s_per_byte"], f["max_bytes"])
+    measured = alphabeta.Measured(tuple(f["bytes"]), tuple(f["seconds"]))
+    assert measured.seconds_at(1024) == pytest.approx(4e-3)
+    assert measured.seconds_at(8 + (1024 - 8) / 2) == pytest.approx((1e-5 + 4e-3) / 2)
+    fitted = CommModel({("allreduce", 2): line})
+    assert fitted.seconds("allreduce", 65536, 2) == pytest.approx(line.seconds_at(65536))
+    assert fitted.seconds("allreduce", 65537, 2) is None and fitted.used == {"fit"}
+    with_ping = CommModel({("allreduce", 2): line}, pingpong=(1e-6, 1e-10))
+    assert with_ping.seconds("allreduce", 1 << 20, 2) == pytest.approx(2 * 1e-6 + (1 << 20) * 1e-10)
+    assert with_ping.used == {"ping-pong"}

@@ -42,39 +42,42 @@ PINGPONG_FORMULAS = {  # (each rank's bytes, ranks, alpha, beta) -> seconds
 
 @dataclass(frozen=True)
 class Line:
-    """t = alpha + beta x bytes."""
+    """t = alpha + beta x bytes, measured up to max_bytes: not extrapolated beyond."""
     alpha: float
     beta: float
+    max_bytes: float = math.inf
 
-    def seconds(self, nbytes: float) -> float:
+    def seconds_at(self, nbytes: float) -> float:
         return self.alpha + self.beta * nbytes
 
 
 class CommModel:
     """The time of one collective of one implementation: its transport's fitted lines
-    (collective, group size) -> Line where measured, else the ping-pong formulas."""
+    (collective, group size) -> Line where measured (or anything with seconds_at(nbytes)
+    and max_bytes), else the ping-pong formulas."""
 
     def __init__(self, fits: dict | None = None, pingpong: tuple | None = None):
         self.fits = fits or {}
         self.pingpong = pingpong  # (alpha, beta) of the MPI ping-pong, or None
         self.used = set()         # the sources seconds() has priced with: "fit", "ping-pong"
 
-    def source(self, collective: str, ranks: int) -> str | None:
+    def source(self, collective: str, nbytes: float, ranks: int) -> str | None:
         if ranks <= 1:
             return "none"
-        if (collective, ranks) in self.fits:
+        line = self.fits.get((collective, ranks))
+        if line is not None and nbytes <= line.max_bytes:
             return "fit"
         return "ping-pong" if self.pingpong else None
 
     def seconds(self, collective: str, nbytes: float, ranks: int) -> float | None:
-        """None where neither a fit nor the ping-pong prices it."""
-        source = self.source(collective, ranks)
+        """None where neither a fit (within its measured sizes) nor the ping-pong prices it."""
+        source = self.source(collective, nbytes, ranks)
         if source == "none":
             return 0.0
         if source is not None:
             self.used.add(source)
         if source == "fit":
-            return self.fits[(collective, ranks)].seconds(nbytes)
+            return self.fits[(collective, ranks)].seconds_at(nbytes)
         if source == "ping-pong":
             return PINGPONG_FORMULAS[collective](nbytes, ranks, *self.pingpong)
         return None

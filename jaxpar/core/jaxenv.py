@@ -100,17 +100,16 @@ def compile_timed_ordered(kernel, args, comm):
     return kernel, seconds
 
 
-def noop_call_seconds(array, comm, calls=20) -> float:
-    """Median time of a jitted call that does nothing to array, maximum over ranks: JAX's
-    dispatch cost, reported beside a measured collective to tell the two apart (not timed)."""
+def call_seconds(call, comm, calls=20) -> float:
+    """Median time of call() (blocking on its result), maximum over ranks (not timed). With
+    a kernel run for zero iterations, the same jitted program minus its work: JAX's dispatch
+    cost, reported beside a measured collective to tell the two apart."""
     import jax
-    from jax import lax
 
-    noop = jax.jit(lax.optimization_barrier).lower(array).compile()
     times = []
     for _ in range(calls):
         start = time.perf_counter()
-        jax.block_until_ready(noop(array))
+        jax.block_until_ready(call())
         times.append(time.perf_counter() - start)
     return comm.allreduce(float(np.median(times)), op=MPI.MAX)
 

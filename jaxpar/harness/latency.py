@@ -16,10 +16,15 @@ RATIO_SIZES = (1024, 64 * 1024, 8 * 1024 * 1024)
 
 
 def size_text(nbytes: int) -> str:
-    for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if nbytes >= scale and nbytes % scale == 0:
-            return f"{nbytes // scale} {unit}"
-    return f"{nbytes} B"
+    return registry.problem(alphabeta.COLLECTIVES_WORKLOAD).size_label({"bytes": nbytes})
+
+
+def cell(record, fmt_time) -> str:
+    """Median per collective, net of JAX's dispatch where it has one, and the bus bandwidth."""
+    net = record.get("net_median_s")
+    return (f"{fmt_time(record['time_s']['median'])}"
+            + (f", net {fmt_time(net)}" if net is not None else "")
+            + f" ({record['busbw_GBps']:.3g} GB/s)")
 
 
 def series_label(key) -> str:
@@ -62,13 +67,13 @@ def section(workload, records, outdir, save, fmt_time, markdown_table, Table) ->
             table = Table(f"{collective}, P = {ranks}, {dtype}: median latency per collective "
                           "(bus bandwidth)", ["bytes"] + [series_label(k) for k in series])
             for m in sizes:
-                table.rows.append([size_text(m)] + [
-                    f"{fmt_time(s[m]['time_s']['median'])} ({s[m]['busbw_GBps']:.3g} GB/s)"
-                    if m in s else "—" for s in series.values()])
-            noop = ["JAX no-op call"] + [fmt_time(min((r.get("noop_call_s") or 0) for r in s.values()) or None)
-                                         for s in series.values()]
-            if any(v != "—" for v in noop[1:]):
-                table.rows.append(noop)
+                table.rows.append([size_text(m)] + [cell(s[m], fmt_time) if m in s else "—"
+                                                     for s in series.values()])
+            noops = [[r["noop_call_s"] for r in s.values() if r.get("noop_call_s")]
+                     for s in series.values()]
+            if any(noops):  # the range over the sizes
+                table.rows.append(["JAX dispatch per call"] + [
+                    f"{fmt_time(min(n))} to {fmt_time(max(n))}" if n else "—" for n in noops])
             tables.append(table)
             md += [f"### {table.title}", "", markdown_table(table), ""]
             for i, (key, points) in enumerate(series.items()):
@@ -81,7 +86,7 @@ def section(workload, records, outdir, save, fmt_time, markdown_table, Table) ->
                             markersize=4, capsize=2, fillstyle="full" if key[1] == "mpirun" else "none")
                 f = fits.get((key[0], key[1], key[2], collective, ranks, dtype))
                 if f:
-                    ratios = [alphabeta.ratio_at(f, m, points[m]["time_s"]["median"]) if m in points
+                    ratios = [alphabeta.ratio_at(f, m, alphabeta.measured(points[m])) if m in points
                               else None for m in RATIO_SIZES]
                     fit_table.rows.append([collective, series_label(key), fmt_time(f["alpha_s"]),
                                            f"{f['beta_s_per_byte'] * 1e9:.3g} ns/B "
@@ -120,9 +125,11 @@ contribution, for allgather). Bus bandwidth as nccl-tests: algbw = S / t with S 
 of the result (P x size for allgather), busbw = algbw x 2(P-1)/P for allreduce, (P-1)/P for
 allgather, 1 for bcast and sendrecv. JAX under mpirun rides on gloo; jax_mpi4jax on MPI
 through mpi4jax; single-process JAX on XLA's in-process collectives. JAX's `bcast` is a psum
-of the buffer masked to zero off the root (lax has no one-to-all broadcast). "JAX no-op call":
-the median time of one jitted call that does nothing on a buffer of the same size, JAX's
-dispatch cost, paid once per timed call (not per collective)."""
+of the buffer masked to zero off the root (lax has no one-to-all broadcast). "JAX dispatch per call":
+the median time of one call of the same jitted program running no collective, JAX's
+dispatch cost, paid once per timed call (not per collective): the same jitted program run for
+zero iterations. "net" is the median per collective without it (median - dispatch /
+iterations); a workload pays the dispatch once per run, so its collectives are priced net."""
 
 FIT_NOTE = """\
 t(m) = alpha + beta m fitted to the medians by least squares on the relative residuals (a

@@ -11,8 +11,9 @@
 The buffers are the rows of a (P, count) array sharded over "x", row d = x + d.
 The loop carry passes through lax.optimization_barrier every iteration: the
 collective of a loop-invariant buffer would otherwise be hoisted out of the
-loop by XLA and run once. prepare() also times a jitted program that does
-nothing (JAX's dispatch cost, reported as noop_call_s beside the collective).
+loop by XLA and run once. The loop count is an argument, so
+prepare() also times the same program running none: JAX's dispatch cost per
+call, reported as noop_call_s beside the collective.
 """
 import functools
 from functools import partial
@@ -41,12 +42,12 @@ def step(algorithm, buf, ndev):
 
 
 @functools.cache  # one program per configuration: repeated calls reuse its compilation
-def collective(mesh, algorithm, iterations):
+def collective(mesh, algorithm):
     ndev = mesh.shape["x"]
 
     @jax.jit
-    @partial(jax.shard_map, mesh=mesh, in_specs=P("x"), out_specs=P("x"))
-    def kernel(buf):
+    @partial(jax.shard_map, mesh=mesh, in_specs=(P("x"), P()), out_specs=P("x"))
+    def kernel(buf, iterations):
         def body(i, carry):
             buf, out = lax.optimization_barrier(carry)
             return buf, step(algorithm, buf, ndev)
@@ -66,10 +67,13 @@ def prepare(x, *, algorithm, iterations, comm, devices=None):
     rows = np.arange(ndev, dtype=x.dtype)[:, None]
     sharded = NamedSharding(mesh, P("x"))
     buf = jax.make_array_from_callback((ndev, x.size), sharded, lambda index: x + rows[index[0]])
-    kernel = collective(mesh, algorithm, iterations)
-    compiled, compile_seconds = jaxenv.compile_timed(kernel, (buf,), comm)
-    return PreparedRun(run=lambda: jax.block_until_ready(compiled(buf)), gather=jaxenv.fetch,
+    replicated = NamedSharding(mesh, P())
+    count, zero = (jax.make_array_from_callback((), replicated, lambda _: np.int32(n))
+                   for n in (iterations, 0))  # a traced loop count: the same program runs none
+    kernel = collective(mesh, algorithm)
+    compiled, compile_seconds = jaxenv.compile_timed(kernel, (buf, count), comm)
+    return PreparedRun(run=lambda: jax.block_until_ready(compiled(buf, count)), gather=jaxenv.fetch,
                        ranks=ndev, grid=None, launch=jaxenv.launch_mode(),
                        compile_seconds=compile_seconds,
                        details={"count": x.size, "devices": ndev, "platform": devices[0].platform,
-                                "noop_call_s": jaxenv.noop_call_seconds(buf, comm)})
+                                "noop_call_s": jaxenv.call_seconds(lambda: compiled(buf, zero), comm)})

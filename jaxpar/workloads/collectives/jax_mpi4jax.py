@@ -13,8 +13,9 @@ the development machine, many times a small collective; see
 jaxenv.compile_timed_ordered), which would otherwise be counted with each
 collective. The loop carry passes through
 lax.optimization_barrier every iteration, so that XLA cannot treat the
-collective of the loop-invariant buffer as computed once. prepare() also times
-a jitted program that does nothing (JAX's dispatch cost, noop_call_s).
+collective of the loop-invariant buffer as computed once. The loop count is an
+argument, so prepare() also times the same program running none: JAX's
+dispatch cost per call, ordered effects included (noop_call_s).
 """
 
 import jax
@@ -40,9 +41,9 @@ def step(algorithm, buf, comm):
     return mpi4jax.sendrecv(buf, buf, source=left, dest=right, comm=comm)  # buf: recv shape
 
 
-def collective(comm, algorithm, iterations):
+def collective(comm, algorithm):
     @jax.jit
-    def kernel(buf):
+    def kernel(buf, iterations):
         def body(i, carry):
             buf, out = lax.optimization_barrier(carry)
             return buf, step(algorithm, buf, comm)
@@ -56,10 +57,11 @@ def collective(comm, algorithm, iterations):
 def prepare(x, *, algorithm, iterations, comm):
     device = jax.local_devices()[0]  # this rank's; MPI, not jax.distributed, joins the ranks
     buf = jax.device_put(x + x.dtype.type(comm.rank), device)
-    kernel = collective(comm, algorithm, iterations)
-    kernel, compile_seconds = jaxenv.compile_timed_ordered(kernel, (buf,), comm)
-    return PreparedRun(run=lambda: jax.block_until_ready(kernel(buf)),
+    count, zero = np.int32(iterations), np.int32(0)  # a traced loop count: the same program runs none
+    kernel, compile_seconds = jaxenv.compile_timed_ordered(collective(comm, algorithm), (buf, count),
+                                                           comm)
+    return PreparedRun(run=lambda: jax.block_until_ready(kernel(buf, count)),
                        gather=lambda out: np.stack(comm.allgather(np.asarray(out))),
                        ranks=comm.size, grid=None, launch="mpirun", compile_seconds=compile_seconds,
                        details={"count": x.size, "devices": comm.size, "platform": device.platform,
-                                "noop_call_s": jaxenv.noop_call_seconds(buf, comm)})
+                                "noop_call_s": jaxenv.call_seconds(lambda: kernel(buf, zero), comm)})

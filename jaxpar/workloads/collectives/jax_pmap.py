@@ -11,8 +11,9 @@ run `iterations` times back to back in one lax.fori_loop: the same program as ja
 pmap maps over a leading device axis: the buffers are the rows of a (P, count)
 array, row d = x + d. The loop carry passes through lax.optimization_barrier
 every iteration, so that XLA cannot hoist the collective of the loop-invariant
-buffer out of the loop. prepare() also times a jitted program that does
-nothing (JAX's dispatch cost, reported as noop_call_s beside the collective).
+buffer out of the loop. The loop count is an argument, so
+prepare() also times the same program running none: JAX's dispatch cost per
+call, reported as noop_call_s beside the collective.
 """
 import functools
 from functools import partial
@@ -41,11 +42,11 @@ def step(algorithm, buf, ndev):
 
 
 @functools.cache  # one program per configuration: repeated calls reuse its compilation
-def collective(devices, algorithm, iterations):
+def collective(devices, algorithm):
     ndev = len(devices)
 
-    @partial(jax.pmap, axis_name="p", devices=devices)
-    def kernel(buf):
+    @partial(jax.pmap, axis_name="p", devices=devices, in_axes=(0, None))
+    def kernel(buf, iterations):
         def body(i, carry):
             buf, out = lax.optimization_barrier(carry)
             return buf, step(algorithm, buf, ndev)
@@ -63,10 +64,11 @@ def prepare(x, *, algorithm, iterations, comm, devices=None):
     rows = np.arange(ndev, dtype=x.dtype)[:, None]
     stacked = NamedSharding(Mesh(np.array(devices), ("p",)), P("p"))
     buf = jax.make_array_from_callback((ndev, x.size), stacked, lambda index: x + rows[index[0]])
-    kernel = collective(tuple(devices), algorithm, iterations)
-    compiled, compile_seconds = jaxenv.compile_timed(kernel, (buf,), comm)
-    return PreparedRun(run=lambda: jax.block_until_ready(compiled(buf)), gather=jaxenv.fetch,
+    kernel = collective(tuple(devices), algorithm)
+    count, zero = np.int32(iterations), np.int32(0)  # a traced loop count: the same program runs none
+    compiled, compile_seconds = jaxenv.compile_timed(kernel, (buf, count), comm)
+    return PreparedRun(run=lambda: jax.block_until_ready(compiled(buf, count)), gather=jaxenv.fetch,
                        ranks=ndev, grid=None, launch=jaxenv.launch_mode(),
                        compile_seconds=compile_seconds,
                        details={"count": x.size, "devices": ndev, "platform": devices[0].platform,
-                                "noop_call_s": jaxenv.noop_call_seconds(buf, comm)})
+                                "noop_call_s": jaxenv.call_seconds(lambda: compiled(buf, zero), comm)})
