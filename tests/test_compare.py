@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from jaxpar import compare, registry
+from jaxpar import registry
 from jaxpar.harness import results, stats, sweep
 from jaxpar.harness.schema import record_schema
 
@@ -448,7 +449,7 @@ def test_embedded_and_shipped_configs_resolve():
     plan = sweep.plan(default)
     assert {c["workload"] for c in plan} == set(sweep.WORKLOADS)
     for workload in sweep.WORKLOADS:
-        assert {c["impl"] for c in plan if c["workload"] == workload} == set(sweep.IMPLEMENTATIONS)
+        assert {c["impl"] for c in plan if c["workload"] == workload} == set(registry.implementations(workload))
     assert {c["ranks"] for c in plan} == {1, 2}
     assert {c["launch"] for c in plan if c["impl"] == "jax" and c["ranks"] == 2} == {"mpirun", "single-process"}
     assert {s["scaling"] for s in default["sweeps"]} == {"strong", "weak"}

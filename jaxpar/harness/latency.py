@@ -72,7 +72,7 @@ def section(workload, records, outdir, save, fmt_time, markdown_table, Table) ->
             noops = [[r["noop_call_s"] for r in s.values() if r.get("noop_call_s")]
                      for s in series.values()]
             if any(noops):  # the range over the sizes
-                table.rows.append(["JAX dispatch per call"] + [
+                table.rows.append(["JAX call running none"] + [
                     f"{fmt_time(min(n))} to {fmt_time(max(n))}" if n else "—" for n in noops])
             tables.append(table)
             md += [f"### {table.title}", "", markdown_table(table), ""]
@@ -125,10 +125,10 @@ contribution, for allgather). Bus bandwidth as nccl-tests: algbw = S / t with S 
 of the result (P x size for allgather), busbw = algbw x 2(P-1)/P for allreduce, (P-1)/P for
 allgather, 1 for bcast and sendrecv. JAX under mpirun rides on gloo; jax_mpi4jax on MPI
 through mpi4jax; single-process JAX on XLA's in-process collectives. JAX's `bcast` is a psum
-of the buffer masked to zero off the root (lax has no one-to-all broadcast). "JAX dispatch per call":
-the median time of one call of the same jitted program running no collective, JAX's
-dispatch cost, paid once per timed call (not per collective): the same jitted program run for
-zero iterations. "net" is the median per collective without it (median - dispatch /
+of the buffer masked to zero off the root (lax has no one-to-all broadcast). "JAX call running none":
+the median time of one call of the same jitted program run for zero iterations, over the
+sizes: JAX's dispatch (ordered effects included, for mpi4jax), plus, at large sizes, the
+allocation and zeroing of the output buffer; paid once per timed call, not per collective. "net" is the median per collective without it (median - dispatch /
 iterations); a workload pays the dispatch once per run, so its collectives are priced net."""
 
 FIT_NOTE = """\

@@ -125,7 +125,8 @@ def gap_table(records, core, pingpong, fits, sweeps) -> Table:
                   ["workload", "alg.", "P", "dtype", "size", "impl (transport)", "median", "c_mpi",
                    "gap", "transport part", "the rest"],
                   note="gap = median(JAX implementation) - median(c_mpi), per time unit, same "
-                       "configuration. Transport part = the communication each issues priced by "
+                       "configuration and algorithm (so not jax_auto, whose collectives XLA "
+                       "chooses). Transport part = the communication each issues priced by "
                        "the collectives workload's measured latencies over its own transport "
                        "(gloo for jax under mpirun, MPI through mpi4jax for jax_mpi4jax, MPI for "
                        "c_mpi; interpolated between the measured sizes, not the α-β line: gloo's "
@@ -142,7 +143,7 @@ def gap_table(records, core, pingpong, fits, sweeps) -> Table:
                   if r["impl"] == "c_mpi"}
         for r in sorted(rows, key=lambda r: (str(r["algorithm"]), r["ranks"], order[r["impl"]])):
             key = (r["algorithm"], r["ranks"], r["dtype"], json.dumps(r["sizes"]))
-            c = c_rows.get(key) or (c_rows.get(("summa",) + key[1:]) if r["algorithm"] is None else None)
+            c = c_rows.get(key)
             if (c is None or r["launch"] != "mpirun" or r["ranks"] < 2 or r["impl"] == "c_mpi"
                     or registry.entry(r["workload"], r["impl"]).runtime == registry.MPI_RUNTIME
                     or r["model_source"] != "fit" or c["model_source"] != "fit"
