@@ -38,3 +38,59 @@ def test_runner_refuses_bytes_that_are_not_whole_elements():
     message = "--bytes 12 is not a multiple of 8, the size of one float64"
     assert result.stderr.count(message) == 1, result.stderr  # every rank exits 2; rank 0 says why
     assert not any(line.startswith("{") for line in result.stdout.splitlines())
+
+
+TRANSPORT_CONFIG = """
+title = "transport"
+ranks = [2]
+launch = ["mpirun"]
+repeats = 3
+timeout = 120
+[hardware]
+gemm_n = 128
+pingpong = false
+[[sweep]]
+name = "collectives"
+workload = "collectives"
+implementations = ["c_mpi", "jax_mpi4jax"]
+algorithms = ["allreduce", "bcast"]
+iterations = 4
+sizes = [{ bytes = 8 }, { bytes = 65536 }, { bytes = 1048576 }]
+[[sweep]]
+name = "sgd"
+workload = "sgd"
+implementations = ["c_mpi", "jax_mpi4jax"]
+sizes = [{ n = 512, d_in = 16, hidden = 32, d_out = 4, batch = 64, steps = 3 }]
+"""
+
+
+def test_compare_fits_the_collectives_and_prices_each_transport_with_its_own(tmp_path):
+    """A real sweep: one launch per implementation measures both collectives at three sizes;
+    the report has their latency and fit tables, and SGD's ideal and gap split are priced
+    with the fits of each implementation's own transport."""
+    import subprocess
+
+    from conftest import ROOT
+    from jaxpar.harness import alphabeta, results
+
+    config = tmp_path / "transport.toml"
+    config.write_text(TRANSPORT_CONFIG)
+    out = tmp_path / "results"
+    proc = subprocess.run([sys.executable, "-m", "jaxpar.compare", "--config", config, "--output",
+                           out], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    records = results.load(out / "results.jsonl")
+    assert len(records) == 2 * 2 * 3 + 2 and all(r["status"] == "ok" for r in records)
+    collectives = [r for r in records if r["workload"] == "collectives"]
+    # one launch per implementation: the same command for its six configurations
+    assert len({" ".join(map(str, r["command"])) for r in collectives}) == 2
+    assert {r["transport"] for r in records} == {"mpi", "mpi4jax"}
+    mpi4jax = [r for r in collectives if r["impl"] == "jax_mpi4jax"]
+    assert all(0 < r["net_median_s"] <= r["time_s"]["median"] and r["noop_call_s"] > 0 for r in mpi4jax)
+    fits = alphabeta.fits(records)
+    assert {k[0] for k in fits} == {"c_mpi", "jax_mpi4jax"} and all(f["points"] == 3 for f in fits.values())
+    report = (out / "report.md").read_text()
+    assert "### allreduce, P = 2, float64: median latency per collective" in report
+    assert "### collectives, P = 2, float64: alpha-beta fits" in report
+    assert "| sgd | — | 2 | float64 |" in report and "jax_mpi4jax (mpi4jax)" in report
+    assert (out / "collectives_latency_p2_float64.png").is_file()

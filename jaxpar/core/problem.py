@@ -114,13 +114,17 @@ def check_positive_int(name, value):
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
-def check_float_matrix(name, x, layout=""):
-    """x must be a non-empty 2-D float64 or float32 numpy array."""
+def check_float_array(name, x, ndim, layout=""):
+    """x must be a non-empty ndim-D float64 or float32 numpy array."""
     if not isinstance(x, np.ndarray):
         raise ValueError(f"{name} must be a numpy array, got {type(x).__name__}")
-    if x.ndim != 2:
-        raise ValueError(f"{name} must be 2-D{layout}, got shape {x.shape}")
+    if x.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D{layout}, got shape {x.shape}")
     if x.dtype not in (np.float64, np.float32):
         raise ValueError(f"{name} has dtype {x.dtype}; use float64 or float32")
     if 0 in x.shape:
         raise ValueError(f"{name} has an empty dimension: shape {x.shape}")
+
+
+def check_float_matrix(name, x, layout=""):
+    check_float_array(name, x, 2, layout)

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from jaxpar.core.problem import DTYPES, Option, Problem, check_positive_int, describe_array
+from jaxpar.core.problem import (DTYPES, Option, Problem, check_float_array, check_positive_int,
+                                 describe_array)
 
 INT_MAX = 2 ** 31 - 1
 # nccl-tests' bus factors: busbw = algbw x factor is the bandwidth each link
@@ -95,14 +96,7 @@ class Collectives(Problem):
         return describe_array(x), repr(iterations)
 
     def validate(self, x, *, iterations):
-        if not isinstance(x, np.ndarray):
-            raise ValueError(f"x must be a numpy array, got {type(x).__name__}")
-        if x.ndim != 1:
-            raise ValueError(f"x must be 1-D (each rank's buffer), got shape {x.shape}")
-        if x.dtype not in (np.float64, np.float32):
-            raise ValueError(f"x has dtype {x.dtype}; use float64 or float32")
-        if x.size == 0:
-            raise ValueError("x is empty: a collective needs at least one element")
+        check_float_array("x", x, 1, " (each rank's buffer)")
         check_positive_int("iterations", iterations)
         return (np.ascontiguousarray(x),), {"iterations": int(iterations)}
 
