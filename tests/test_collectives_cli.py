@@ -54,7 +54,7 @@ name = "collectives"
 workload = "collectives"
 implementations = ["c_mpi", "jax_mpi4jax"]
 algorithms = ["allreduce", "bcast"]
-iterations = 4
+iterations = 50
 sizes = [{ bytes = 8 }, { bytes = 65536 }, { bytes = 1048576 }]
 [[sweep]]
 name = "sgd"
@@ -86,9 +86,11 @@ def test_compare_fits_the_collectives_and_prices_each_transport_with_its_own(tmp
     assert len({" ".join(map(str, r["command"])) for r in collectives}) == 2
     assert {r["transport"] for r in records} == {"mpi", "mpi4jax"}
     mpi4jax = [r for r in collectives if r["impl"] == "jax_mpi4jax"]
-    assert all(0 < r["net_median_s"] <= r["time_s"]["median"] and r["noop_call_s"] > 0 for r in mpi4jax)
+    # net of the per-call cost, measured apart: noise can take it to 0 (clamped), never below
+    assert all(0 <= r["net_median_s"] <= r["time_s"]["median"] and r["noop_call_s"] > 0 for r in mpi4jax)
     fits = alphabeta.fits(records)
-    assert {k[0] for k in fits} == {"c_mpi", "jax_mpi4jax"} and all(f["points"] == 3 for f in fits.values())
+    assert {k[0] for k in fits} == {"c_mpi", "jax_mpi4jax"}
+    assert all(f["points"] == 3 if k[0] == "c_mpi" else 2 <= f["points"] <= 3 for k, f in fits.items())
     report = (out / "report.md").read_text()
     assert "### allreduce, P = 2, float64: median latency per collective" in report
     assert "### collectives, P = 2, float64: alpha-beta fits" in report
