@@ -157,11 +157,22 @@ def measure_hardware(config: dict, console) -> dict:
 
     settings = config["hardware"]
     dtypes = sorted({d for s in config["sweeps"] for d in s["dtypes"]})
-    out = {"gemm_n": settings["gemm_n"], "core_gemm_gflops": {}, "pingpong": None}
+    out = {"gemm_n": settings["gemm_n"], "core_gemm_gflops": {}, "core_gemm_gflops_concurrent": {},
+           "pingpong": None}
+    # The same GEMM on as many cores at once as the largest run has ranks (at most one per
+    # core): the per-core rate when the ranks share caches, memory bandwidth and clocks.
+    copies = min(max(p for s in config["sweeps"] for p in s["ranks"]), len(os.sched_getaffinity(0)))
     for dtype in dtypes:
         with console.status(f"measuring the single-core GEMM rate ({dtype}, n = {settings['gemm_n']})"):
             out["core_gemm_gflops"][dtype] = hardware.single_core_gemm_gflops(
                 dtype, settings["gemm_n"], repeats=10)[0]  # the best of 10
+        rates = [out["core_gemm_gflops"][dtype]]  # one copy: the rate just measured
+        if copies > 1:
+            with console.status(f"measuring the GEMM rate of {copies} cores at once ({dtype})"):
+                rates = hardware.single_core_gemm_gflops(dtype, settings["gemm_n"], repeats=10,
+                                                         concurrent=copies)
+            out["core_gemm_gflops_concurrent"][dtype] = {
+                "copies": copies, "gflops": sum(rates) / len(rates), "per_copy": rates}
     if settings["pingpong"] and max(p for s in config["sweeps"] for p in s["ranks"]) > 1:
         with console.status("measuring MPI ping-pong latency and bandwidth"):
             out["pingpong"] = hardware.measure_pingpong()

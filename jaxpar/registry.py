@@ -39,6 +39,9 @@ class Entry:
                             #   collectives) or one per rank under mpirun (gloo);
                             # "jax_mpi": JAX computes in one process per rank, one device
                             #   each, and mpi4jax carries the collectives over MPI
+    kernel_library: str     # what its local compute calls, which the runner's local-kernel
+                            #   probe times (jaxpar/harness/localkernel.py): "cblas" (the C
+                            #   library's CBLAS), "numpy" or "xla" (jit)
     launches: tuple = ()    # launch modes; () means every mode its runtime allows
     requires: tuple = ()    # importable modules it needs beyond jaxpar's dependencies
 
@@ -61,29 +64,31 @@ class Entry:
         return "mpi4jax" if self.runtime == JAX_MPI_RUNTIME else "mpi"
 
 
+CBLAS, NUMPY, XLA = "cblas", "numpy", "xla"   # the kernel libraries localkernel can time
+KERNEL_LIBRARIES = (CBLAS, NUMPY, XLA)
 SUMMA_ALLGATHER = ("summa", "allgather")
 MPI4JAX = ("mpi4jax",)
 COLLECTIVES = ("allreduce", "allgather", "bcast", "sendrecv")
 
 ENTRIES = (
-    Entry("matmul", "c_mpi", SUMMA_ALLGATHER, MPI_RUNTIME),
-    Entry("matmul", "mpi4py", SUMMA_ALLGATHER, MPI_RUNTIME),
-    Entry("matmul", "jax", SUMMA_ALLGATHER, JAX_RUNTIME),
-    Entry("matmul", "jax_pmap", SUMMA_ALLGATHER, JAX_RUNTIME),
-    Entry("matmul", "jax_auto", (), JAX_RUNTIME),
-    Entry("matmul", "jax_mpi4jax", ("summa", "summa_allreduce", "allgather"), JAX_MPI_RUNTIME,
+    Entry("matmul", "c_mpi", SUMMA_ALLGATHER, MPI_RUNTIME, CBLAS),
+    Entry("matmul", "mpi4py", SUMMA_ALLGATHER, MPI_RUNTIME, NUMPY),
+    Entry("matmul", "jax", SUMMA_ALLGATHER, JAX_RUNTIME, XLA),
+    Entry("matmul", "jax_pmap", SUMMA_ALLGATHER, JAX_RUNTIME, XLA),
+    Entry("matmul", "jax_auto", (), JAX_RUNTIME, XLA),
+    Entry("matmul", "jax_mpi4jax", ("summa", "summa_allreduce", "allgather"), JAX_MPI_RUNTIME, XLA,
           requires=MPI4JAX),
-    Entry("sgd", "c_mpi", (), MPI_RUNTIME),
-    Entry("sgd", "mpi4py", (), MPI_RUNTIME),
-    Entry("sgd", "jax", (), JAX_RUNTIME),
-    Entry("sgd", "jax_pmap", (), JAX_RUNTIME),
-    Entry("sgd", "jax_auto", (), JAX_RUNTIME),
-    Entry("sgd", "jax_mpi4jax", (), JAX_MPI_RUNTIME, requires=MPI4JAX),
-    Entry("collectives", "c_mpi", COLLECTIVES, MPI_RUNTIME),
-    Entry("collectives", "mpi4py", COLLECTIVES, MPI_RUNTIME),
-    Entry("collectives", "jax", COLLECTIVES, JAX_RUNTIME),
-    Entry("collectives", "jax_pmap", COLLECTIVES, JAX_RUNTIME),
-    Entry("collectives", "jax_mpi4jax", COLLECTIVES, JAX_MPI_RUNTIME, requires=MPI4JAX),
+    Entry("sgd", "c_mpi", (), MPI_RUNTIME, CBLAS),
+    Entry("sgd", "mpi4py", (), MPI_RUNTIME, NUMPY),
+    Entry("sgd", "jax", (), JAX_RUNTIME, XLA),
+    Entry("sgd", "jax_pmap", (), JAX_RUNTIME, XLA),
+    Entry("sgd", "jax_auto", (), JAX_RUNTIME, XLA),
+    Entry("sgd", "jax_mpi4jax", (), JAX_MPI_RUNTIME, XLA, requires=MPI4JAX),
+    Entry("collectives", "c_mpi", COLLECTIVES, MPI_RUNTIME, CBLAS),
+    Entry("collectives", "mpi4py", COLLECTIVES, MPI_RUNTIME, NUMPY),
+    Entry("collectives", "jax", COLLECTIVES, JAX_RUNTIME, XLA),
+    Entry("collectives", "jax_pmap", COLLECTIVES, JAX_RUNTIME, XLA),
+    Entry("collectives", "jax_mpi4jax", COLLECTIVES, JAX_MPI_RUNTIME, XLA, requires=MPI4JAX),
 )
 
 # Every workload, and every implementation name, in the order of ENTRIES (tables, colours).

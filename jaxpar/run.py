@@ -11,9 +11,10 @@ from the workload's problem definition; nothing here is specific to one.
 
 Every rank pins itself to its core(s) before numpy or JAX load, generates the
 same seeded inputs, runs warm-up plus timed repeats (barrier first, maximum
-over ranks), gathers the result and checks it against float64 numpy. Rank 0
-prints the record. Exit status: 0 verified, 1 failed its check or crashed,
-2 bad arguments or inputs.
+over ranks), gathers the result and checks it against float64 numpy, then times
+its local work with its own kernel library on every rank at once (local_s, for
+the report's attribution; --no-local-probe skips it). Rank 0 prints the record.
+Exit status: 0 verified, 1 failed its check or crashed, 2 bad arguments or inputs.
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ from jaxpar import registry  # imports numpy only: no thread starts before pinni
 from jaxpar.harness import pinning
 
 DTYPE_NAMES = ("float32", "float64")
-SCHEMA_VERSION = 2  # of the record; docs/compare.md says what each version changed
+SCHEMA_VERSION = 3  # of the record; docs/compare.md says what each version changed
 
 
 class RankAwareParser(argparse.ArgumentParser):
@@ -90,7 +91,8 @@ def build_parser():
                            help=help_text)
         for key, option in problem.options.items():
             p.add_argument("--" + key.replace("_", "-"), dest=key, default=option.default,
-                           type=positive_int if option.kind is int else float, help=option.help)
+                           type=(integer_at_least(option.low, f"an integer >= {option.low}")
+                                 if option.kind is int else float), help=option.help)
         p.add_argument("--dtype", choices=DTYPE_NAMES, default="float64")
         p.add_argument("--repeats", type=positive_int, default=5)
         p.add_argument("--warmup", type=nonnegative_int, default=1,
@@ -101,6 +103,9 @@ def build_parser():
         p.add_argument("--cores-per-rank", type=positive_int, default=1)
         p.add_argument("--no-pin", action="store_true",
                        help="leave CPU affinity and thread variables as launched")
+        p.add_argument("--no-local-probe", action="store_true",
+                       help="skip the local-kernel probe after the timed repeats (the record's "
+                            "local_s and local_kernel are then null)")
         p.add_argument("--output", default=None,
                        help="also append the record to this JSONL file (stdout may carry "
                             "library chatter, e.g. gloo's connection lines)")
@@ -157,7 +162,7 @@ def run_configuration(args, comm, pin_record, algorithm=None, ladder_value=None)
     check = problem.check(inputs, arguments, result, args.dtype) if comm.rank == 0 else None
     check = comm.bcast(check, root=0)
     summary = summarize([t / problem.time_divisor(sizes, options) for t in times])
-    return {
+    record = {
         "schema_version": SCHEMA_VERSION,
         "workload": args.workload,
         "impl": args.impl,
@@ -180,6 +185,27 @@ def run_configuration(args, comm, pin_record, algorithm=None, ladder_value=None)
         "details": prepared.details,
         "pinning": pin_record,
     }
+    record["local_s"], record["local_kernel"] = (
+        (None, None) if args.no_local_probe else local_probe(record, problem, entry, args, comm))
+    return record
+
+
+def local_probe(record, problem, entry, args, comm):
+    """(seconds per time unit, the library) of the busiest rank's local work
+    (problem.local_work) with the implementation's own kernel library, every rank at once,
+    at the record's block shapes; (None, None) where the workload has none (the
+    collectives). For the report's attribution of the measured time (docs/compare.md)."""
+    from jaxpar.harness import localkernel
+
+    work = problem.local_work(record)
+    if not work:
+        return None, None
+    devices = None  # under mpirun: this process's device
+    if entry.kernel_library == registry.XLA and record["launch"] == "single-process":
+        from jaxpar.core import jaxenv
+        devices = jaxenv.select_devices(args.devices, comm)  # the devices the run used
+    seconds = localkernel.measure(entry.kernel_library, work, args.dtype, comm, devices)
+    return seconds, localkernel.describe(entry.kernel_library)
 
 
 def pinning_flags(argv):

@@ -5,6 +5,7 @@ is its own mpirun, launched by the command under test."""
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -57,7 +58,7 @@ sizes = [{ n = 256, d_in = 8, hidden = 16, d_out = 2, batch = 64, steps = 6 }]
 STEMS = ["matmul-strong_time", "matmul-strong_efficiency", "matmul-weak_time",
          "matmul-weak_efficiency", "sgd-strong_time", "sgd-strong_efficiency",
          "matmul_gflops_vs_size", "sgd_gflops_vs_size", "sgd_loss", "codesize",
-         "codesize_vs_performance"]
+         "codesize_vs_performance", "matmul_attribution", "sgd_attribution"]
 
 
 def run_compare(*args, env=None, timeout=400):
@@ -188,6 +189,26 @@ def test_report_refers_to_every_plot_and_table(tiny):
     column = header.split("|").index(" α-β ideal ")
     rows = [line.split("|") for line in table.splitlines() if line.startswith("| ") and line != header]
     assert rows and all(row[column].strip() not in ("", "—") for row in rows), rows
+
+
+def test_report_says_where_the_time_goes(tiny):
+    report = (tiny["out"] / "report.md").read_text()
+    section = report.split("## Where the time goes")[1].split("\n## ")[0]
+    for workload in ("matmul", "sgd"):
+        assert f"### {workload}" in section and f"]({workload}_attribution.png)" in section
+    table = section.split("### matmul")[1].split("###")[0]
+    assert "| summa | mpi4py (mpi) | mpirun | 2 | float64 | 48x40x32 |" in table
+    assert re.search(r"^- mpi4py's \d+% (gap to|lead over) C/MPI in matmul \(summa, P = 2, float64, "
+                     r"48x40x32; mpirun, mpi\) is -?\d+ points of local kernel, -?\d+ of transport and "
+                     r"-?\d+ of overhead\.$", section, re.M), section
+    for r in results.load(tiny["out"] / "results.jsonl"):
+        assert r["local_s"] > 0 and r["local_kernel"].split(":")[0] in ("cblas", "numpy", "xla")
+    # the concurrent GEMM rate beside the single-core one, and its column in the tables
+    meta = json.loads((tiny["out"] / "sweep.json").read_text())
+    concurrent = meta["hardware"]["core_gemm_gflops_concurrent"]["float64"]
+    assert concurrent["copies"] == 2 and concurrent["gflops"] > 0 and len(concurrent["per_copy"]) == 2
+    assert f"**{concurrent['gflops']:.2f} GFLOP/s** per copy" in report
+    assert "| of P concurrent dgemms |" in report.split("## Sweep matmul-strong")[1]
 
 
 def test_csv_matches_jsonl(tiny):

@@ -25,6 +25,7 @@ JAXPAR_EINVAL = -1
 LIBRARY_CDEF = """
     int64_t jaxpar_block_lo(int64_t n, int parts, int index);
     const char *jaxpar_blas_info(void);
+    const char *jaxpar_tanh_info(void);
     int jaxpar_mpi_library_version(char *buf, int len);
 """
 
@@ -116,6 +117,12 @@ def blas_info() -> str:
     """The CBLAS the C library was linked against, as recorded by CMake."""
     ffi, lib = library()
     return ffi.string(lib.jaxpar_blas_info()).decode()
+
+
+def tanh_info() -> str:
+    """How the C SGD kernel computes tanh: "libmvec" (vectorised) or "scalar libm"."""
+    ffi, lib = library()
+    return ffi.string(lib.jaxpar_tanh_info()).decode()
 
 
 def check(code: int, what: str):

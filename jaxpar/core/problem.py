@@ -21,8 +21,9 @@ DTYPES = {"float64": np.float64, "float32": np.float32}
 class Option:
     """A per-configuration setting that is not a size (a runner flag and a config key)."""
     default: int | float
-    kind: type          # int: a positive integer; float: a finite number
+    kind: type          # int: an integer >= low; float: a finite number
     help: str
+    low: int = 1        # the smallest value of an int option
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,14 @@ class Problem:
     def comm_seconds(self, record: dict, comm):
         """None where the workload has no communication model, or comm cannot price it."""
         return None
+
+    # The local work of the busiest rank per time_unit, for the report's attribution of the
+    # measured time (jaxpar.harness.attribution): the runner times it with the
+    # implementation's own kernel library (jaxpar.harness.localkernel) as record["local_s"].
+    def local_work(self, record: dict) -> list:
+        """A list of ("gemm", m, k, n, count): count products of an m x k by a k x n matrix,
+        and ("tanh", elements, count); [] where the workload has no local work to price."""
+        return []
 
     def ideal_seconds(self, record: dict, core_gflops: float, comm):
         compute, communication = self.compute_seconds(record, core_gflops), self.comm_seconds(record, comm)

@@ -26,6 +26,18 @@ int64_t jaxpar_block_lo(int64_t n, int parts, int index);
 /* The CBLAS library this library was built against (set by CMake). */
 const char *jaxpar_blas_info(void);
 
+/* How the SGD kernel's tanh is computed: "libmvec" (vectorised) or "scalar libm". */
+const char *jaxpar_tanh_info(void);
+
+/* C = A B (A m x k, B k x n, C m x n, row-major, C overwritten): one call of
+ * the library's CBLAS gemm, as the kernels make it (csrc/real.h). The local
+ * kernel the report's attribution times (jaxpar/harness/localkernel.py).
+ * JAXPAR_EINVAL where a dimension is negative or does not fit an int. */
+int jaxpar_gemm_f64(int64_t m, int64_t k, int64_t n, const double *a, const double *b,
+                    double *c);
+int jaxpar_gemm_f32(int64_t m, int64_t k, int64_t n, const float *a, const float *b,
+                    float *c);
+
 /* MPI_Get_library_version of the libmpi this library was linked against. */
 int jaxpar_mpi_library_version(char *buf, int len);
 

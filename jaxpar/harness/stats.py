@@ -36,7 +36,7 @@ def hardware_efficiency(gflops: float, ranks: int, core_gflops: float) -> float:
 
 
 def scaling_rows(records, sweep: dict, core_gflops: dict, pingpong: dict | None = None,
-                 collective_fits: dict | None = None) -> list[dict]:
+                 collective_fits: dict | None = None, concurrent_gflops: dict | None = None) -> list[dict]:
     """One row per verified record of a sweep, with its scaling metrics.
 
     records: compare records (status "ok" only are used; a failed check is
@@ -50,6 +50,9 @@ def scaling_rows(records, sweep: dict, core_gflops: dict, pingpong: dict | None 
     either, each row has its ideal time: the compute at P x the core rate plus the
     communication it issues, priced by the fits of its own transport where measured, else
     by the ping-pong ("model_time", "model_comm", "model_source"; None without).
+    concurrent_gflops: per dtype, the mean rate per copy of the single-core GEMM run on
+    several cores at once (sweep.json's core_gemm_gflops_concurrent[dtype]["gflops"]); with
+    it, "concurrent_efficiency" is the achieved rate over P such copies.
     """
     from jaxpar.harness import alphabeta
     from jaxpar import registry
@@ -92,6 +95,9 @@ def scaling_rows(records, sweep: dict, core_gflops: dict, pingpong: dict | None 
             "efficiency": parallel_efficiency(t_one, times["median"], r["ranks"], scaling) if base else None,
             "hw_efficiency": (hardware_efficiency(r["gflops"], r["ranks"], rate)
                               if rate and r.get("gflops") is not None else None),
+            "concurrent_efficiency": (
+                hardware_efficiency(r["gflops"], r["ranks"], (concurrent_gflops or {})[r["dtype"]])
+                if (concurrent_gflops or {}).get(r["dtype"]) and r.get("gflops") is not None else None),
             "model_time": model,
             "model_comm": communication,
             "model_source": " + ".join(sorted(comm.used)) or None,

@@ -260,7 +260,7 @@ def _resolve_sweep(sweep, defaults, index):
     for key, option in spec.options.items():
         value = s.get(key, option.default)
         if option.kind is int:
-            _positive_int(f"{where}: {key}", value)
+            _int_at_least(f"{where}: {key}", value, option.low)
         elif not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value):
             raise ConfigError(f"{where}: {key} must be a finite number, got {value!r}")
         out["options"][key] = value

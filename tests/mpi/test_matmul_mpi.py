@@ -121,6 +121,23 @@ def test_bad_input_raises_on_every_rank(overrides, message):
 
 
 @pytest.mark.mpi
+@pytest.mark.parametrize("impl", ["c_mpi", "mpi4py"])
+@pytest.mark.parametrize("lookahead", [0, 1, 2, 8])
+@pytest.mark.parametrize("panel", [1, 3])
+def test_summa_lookahead(impl, lookahead, panel):
+    """Every look-ahead depth, with more panels in flight than there are (K = 5, panel 1 or 3)
+    and uneven blocks, gives the product: the panel buffers are reused in the right order."""
+    a, b = matmul_inputs(7, 5, 6, "float64", seed=lookahead)
+    c = jaxpar.matmul(a, b, impl=impl, algorithm="summa", panel=panel, lookahead=lookahead)
+    np.testing.assert_allclose(c, a @ b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("lookahead", [-1, 9, 2.5, "1"])
+def test_bad_lookahead(lookahead):
+    with pytest.raises(ValueError, match="lookahead must be an integer from 0 to 8"):
+        bad_call(lookahead=lookahead)
+
+
 @pytest.mark.parametrize("panel", [0, -3, 2.5])
 def test_bad_panel(panel):
     with pytest.raises(ValueError, match="panel must be a positive integer"):

@@ -9,13 +9,16 @@
 
 /* SUMMA on a pr x pc grid (rank = row * pc + col). Rank (i, j) holds
  * A[Mi, Kj], B[Ki, Nj] and receives C[Mi, Nj], where Mi is M split over pr,
- * Kj is K split over pc, Ki is K split over pr and Nj is N split over pc. */
+ * Kj is K split over pc, Ki is K split over pr and Nj is N split over pc.
+ * Panels are at most `panel` wide; the broadcasts of the next `lookahead`
+ * panels (0 to JAXPAR_SUMMA_MAX_LOOKAHEAD) are in flight during a multiply. */
+enum { JAXPAR_SUMMA_MAX_LOOKAHEAD = 8 };
 int jaxpar_matmul_summa_f64(MPI_Comm comm, int64_t m, int64_t k, int64_t n,
-                            int pr, int pc, int64_t panel, const double *a,
-                            const double *b, double *c);
+                            int pr, int pc, int64_t panel, int lookahead,
+                            const double *a, const double *b, double *c);
 int jaxpar_matmul_summa_f32(MPI_Comm comm, int64_t m, int64_t k, int64_t n,
-                            int pr, int pc, int64_t panel, const float *a,
-                            const float *b, float *c);
+                            int pr, int pc, int64_t panel, int lookahead,
+                            const float *a, const float *b, float *c);
 
 /* 1-D algorithm: rank r holds rows Mr of A and rows Kr of B, all-gathers B and
  * computes rows Mr of C. */

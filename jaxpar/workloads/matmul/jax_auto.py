@@ -30,7 +30,7 @@ def place(x, shape, sharding):
     return jax.make_array_from_callback(shape, sharding, lambda index: x[index])
 
 
-def prepare(a, b, *, algorithm=None, panel=None, comm, devices=None):
+def prepare(a, b, *, algorithm=None, panel=None, lookahead=None, comm, devices=None):
     devices = jaxenv.select_devices(devices, comm)
     (m, k), n = a.shape, b.shape[1]
     pr, pc = process_grid(len(devices))

@@ -110,7 +110,8 @@ def allgather(comm, n):
     return kernel
 
 
-def prepare(a, b, *, algorithm, panel, comm):
+def prepare(a, b, *, algorithm, panel, lookahead, comm):
+    # lookahead is the C and mpi4py SUMMA's: mpi4jax has no nonblocking collectives
     """This rank's blocks of the global A and B (c_mpi.c's layout) on its one JAX device."""
     (m, k), n, size, rank = a.shape, b.shape[1], comm.size, comm.rank
     device = jax.local_devices()[0]

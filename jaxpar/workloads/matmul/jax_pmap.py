@@ -3,8 +3,10 @@
   summa:     SUMMA on a pr x pc grid laid out in device order (d = row*pc + col).
              Nested pmap cannot express a 2-D grid in current JAX (pmap is
              jit(shard_map) underneath and the inner mesh must match the outer),
-             so one pmap axis `p` carries the grid and axis_index_groups picks
-             the grid rows and columns for each broadcast.
+             so one pmap axis `p` carries the grid, and each panel broadcast is a
+             ring of lax.ppermute hops within every grid row (A) or column (B),
+             the panel loop unrolled, as in the shard_map version (jax.py says
+             why).
   allgather: 1-D row blocks of A, B and C; B is all-gathered, then one product.
 
 pmap maps over a leading device axis, so prepare() zero-pads A and B as for
@@ -26,6 +28,18 @@ from jaxpar.core.layout import process_grid, round_up
 from jaxpar.core.prepared import PreparedRun
 
 
+def ring_bcast(x, root, groups, size):
+    """x of member `root` of each group (grid row or column, as device indices on axis
+    `p`), on every member: hop by hop round the group's ring (PRK's RING_Bcast), each
+    hop one ppermute of all groups' pairs at once. root is a Python int: the panel
+    loop is unrolled, as in the shard_map version."""
+    for hop in range(size - 1):
+        pairs = [(g[(root + hop) % size], g[(root + hop + 1) % size]) for g in groups]
+        received = lax.ppermute(x, "p", perm=pairs)
+        x = jnp.where(jnp.isin(lax.axis_index("p"), jnp.array([dst for _, dst in pairs])), received, x)
+    return x
+
+
 def summa(devices, grid, panel):
     pr, pc = grid
     grid_rows = [[r * pc + c for c in range(pc)] for r in range(pr)]
@@ -38,21 +52,15 @@ def summa(devices, grid, panel):
             raise ValueError(f"SUMMA needs K ({a_width * pc}) padded to a multiple of panel x "
                              f"lcm(pr, pc) = {panel} x {math.lcm(pr, pc)}: a panel would straddle "
                              "a block edge")
-        my_row, my_col = divmod(lax.axis_index("p"), pc)
-
-        def step(t, c_block):
-            k0 = t * panel
-            # psum of a panel that only its owner holds is the broadcast.
-            a_panel = lax.dynamic_slice_in_dim(a_block, k0 % a_width, panel, axis=1)
-            a_panel = lax.psum(jnp.where(my_col == k0 // a_width, a_panel, 0), "p",
-                               axis_index_groups=grid_rows)
-            b_panel = lax.dynamic_slice_in_dim(b_block, k0 % b_height, panel, axis=0)
-            b_panel = lax.psum(jnp.where(my_row == k0 // b_height, b_panel, 0), "p",
-                               axis_index_groups=grid_cols)
-            return c_block + a_panel @ b_panel
-
-        c_block = jnp.zeros((a_block.shape[0], b_block.shape[1]), a_block.dtype)
-        return lax.fori_loop(0, a_width * pc // panel, step, c_block)
+        c_block = None
+        for k0 in range(0, a_width * pc, panel):
+            a_panel = ring_bcast(a_block[:, k0 % a_width:k0 % a_width + panel], k0 // a_width,
+                                 grid_rows, pc)
+            b_panel = ring_bcast(b_block[k0 % b_height:k0 % b_height + panel], k0 // b_height,
+                                 grid_cols, pr)
+            product = a_panel @ b_panel
+            c_block = product if c_block is None else c_block + product
+        return c_block
 
     return kernel
 
@@ -79,7 +87,8 @@ def unstack_blocks(stack, grid):
     return stack.reshape(pr, pc, rows, cols).transpose(0, 2, 1, 3).reshape(pr * rows, pc * cols)
 
 
-def prepare(a, b, *, algorithm, panel, comm, devices=None):
+def prepare(a, b, *, algorithm, panel, lookahead, comm, devices=None):
+    # lookahead is the C and mpi4py SUMMA's: XLA schedules this one's collectives itself
     devices = jaxenv.select_devices(devices, comm)
     (m, k), n, ndev = a.shape, b.shape[1], len(devices)
     if algorithm == "summa":

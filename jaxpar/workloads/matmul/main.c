@@ -2,7 +2,7 @@
  *
  *   mpirun -n P jaxpar-matmul M K N [--algorithm summa|allgather]
  *                                   [--repeats R] [--dtype float64|float32]
- *                                   [--panel W]
+ *                                   [--panel W] [--lookahead L]
  *   jaxpar-matmul --help
  *
  * Validation follows the Parallel Research Kernels: A(i,j) = B(i,j) = j + 1
@@ -28,17 +28,19 @@
 static void usage(FILE *out) {
   fprintf(out,
           "usage: jaxpar-matmul M K N [--algorithm summa|allgather] "
-          "[--repeats R] [--dtype float64|float32] [--panel W]\n");
+          "[--repeats R] [--dtype float64|float32] [--panel W] [--lookahead L]\n");
 }
 
-static int parse_positive(const char *text, int64_t *out) {
+static int parse_at_least(const char *text, long long low, int64_t *out) {
   char *end;
   errno = 0;
   long long v = strtoll(text, &end, 10);
-  if (*text == '\0' || *end != '\0' || errno == ERANGE || v < 1) return 0;
+  if (*text == '\0' || *end != '\0' || errno == ERANGE || v < low) return 0;
   *out = v;
   return 1;
 }
+
+static int parse_positive(const char *text, int64_t *out) { return parse_at_least(text, 1, out); }
 
 /* Fill a rows x cols block whose first global column is col0 with A(i,j) = j + 1. */
 static void fill_by_column(int f32, void *x, int64_t rows, int64_t cols, int64_t col0) {
@@ -58,11 +60,12 @@ static double sum_block(int f32, const void *x, int64_t count) {
 
 /* The kernel of the algorithm and precision of the run. */
 static int multiply(int f32, int summa, MPI_Comm comm, int64_t m, int64_t k, int64_t n,
-                    int pr, int pc, int64_t panel, const void *a, const void *b, void *c) {
+                    int pr, int pc, int64_t panel, int lookahead, const void *a,
+                    const void *b, void *c) {
   if (f32)
-    return summa ? jaxpar_matmul_summa_f32(comm, m, k, n, pr, pc, panel, a, b, c)
+    return summa ? jaxpar_matmul_summa_f32(comm, m, k, n, pr, pc, panel, lookahead, a, b, c)
                  : jaxpar_matmul_allgather_f32(comm, m, k, n, a, b, c);
-  return summa ? jaxpar_matmul_summa_f64(comm, m, k, n, pr, pc, panel, a, b, c)
+  return summa ? jaxpar_matmul_summa_f64(comm, m, k, n, pr, pc, panel, lookahead, a, b, c)
                : jaxpar_matmul_allgather_f64(comm, m, k, n, a, b, c);
 }
 
@@ -82,7 +85,7 @@ int main(int argc, char **argv) {
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
 
-  int64_t dims[3], repeats = 5, panel = 256;
+  int64_t dims[3], repeats = 5, panel = 256, lookahead = 1;
   const char *algorithm = "summa";
   int f32 = 0, npos = 0, ok = 1;
   for (int i = 1; i < argc; i++)
@@ -95,6 +98,8 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[i], "--algorithm") && i + 1 < argc) algorithm = argv[++i];
     else if (!strcmp(argv[i], "--repeats") && i + 1 < argc) ok = parse_positive(argv[++i], &repeats);
     else if (!strcmp(argv[i], "--panel") && i + 1 < argc) ok = parse_positive(argv[++i], &panel);
+    else if (!strcmp(argv[i], "--lookahead") && i + 1 < argc)
+      ok = parse_at_least(argv[++i], 0, &lookahead) && lookahead <= JAXPAR_SUMMA_MAX_LOOKAHEAD;
     else if (!strcmp(argv[i], "--dtype") && i + 1 < argc) {
       i++;
       if (!strcmp(argv[i], "float64")) f32 = 0;
@@ -107,7 +112,9 @@ int main(int argc, char **argv) {
   if (!summa && strcmp(algorithm, "allgather")) ok = 0;
   if (!ok || npos != 3) {
     if (rank == 0) {
-      fprintf(stderr, "jaxpar-matmul: invalid arguments (sizes and counts must be positive integers)\n");
+      fprintf(stderr, "jaxpar-matmul: invalid arguments (sizes, repeats and panel must be "
+                      "positive integers, lookahead 0 to %d)\n",
+              (int)JAXPAR_SUMMA_MAX_LOOKAHEAD);
       usage(stderr);
     }
     MPI_Finalize();
@@ -144,8 +151,10 @@ int main(int argc, char **argv) {
   jaxpar_add_bytes(&need, b_rows, b_cols, elem);
   jaxpar_add_bytes(&need, c_rows, c_cols, elem);
   if (summa) {
-    jaxpar_add_bytes(&need, a_rows, wide, elem);
-    jaxpar_add_bytes(&need, wide, b_cols, elem);
+    for (int64_t slot = 0; slot <= lookahead; slot++) { /* lookahead + 1 panel buffers */
+      jaxpar_add_bytes(&need, a_rows, wide, elem);
+      jaxpar_add_bytes(&need, wide, b_cols, elem);
+    }
   } else {
     jaxpar_add_bytes(&need, k, n, elem);
     jaxpar_add_bytes(&need, 2, size, sizeof(int));
@@ -174,7 +183,7 @@ int main(int argc, char **argv) {
   for (int64_t iter = 0; iter <= repeats; iter++) { /* iteration 0 is warm-up */
     MPI_Barrier(comm);
     double t0 = MPI_Wtime();
-    int err = multiply(f32, summa, comm, m, k, n, pr, pc, panel, a, b, c);
+    int err = multiply(f32, summa, comm, m, k, n, pr, pc, panel, (int)lookahead, a, b, c);
     double local = MPI_Wtime() - t0, slowest;
     if (err == JAXPAR_EINVAL) { /* sizes past the int of MPI and CBLAS: on every rank alike */
       if (rank == 0)

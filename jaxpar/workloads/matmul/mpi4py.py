@@ -10,9 +10,11 @@ Blocks may be uneven or empty, so panels are also cut at the block edges of
 both partitions of K.
 """
 import numpy as np
+from mpi4py import MPI
 
 from jaxpar.core.layout import block_lo, block_slice, gather_blocks, process_grid
 from jaxpar.core.prepared import PreparedRun
+from jaxpar.workloads.matmul.problem import DEFAULT_LOOKAHEAD
 
 
 def _owner(n, parts, i):
@@ -24,7 +26,7 @@ def _owner(n, parts, i):
     return owner
 
 
-def summa(comm, a_block, b_block, shape, grid, panel):
+def summa(comm, a_block, b_block, shape, grid, panel, lookahead):
     m, k, n = shape
     pr, pc = grid
     row, col = divmod(comm.rank, pc)
@@ -32,8 +34,9 @@ def summa(comm, a_block, b_block, shape, grid, panel):
     col_comm = comm.Split(color=col, key=row)
     c_block = np.zeros((a_block.shape[0], b_block.shape[1]), dtype=a_block.dtype)
 
-    k0 = 0
-    while k0 < k:
+    def post(k0):
+        """Start the broadcasts of the panel at column k0 of A (row k0 of B): its
+        width, both operands and the two requests."""
         a_owner, b_owner = _owner(k, pc, k0), _owner(k, pr, k0)
         k1 = min(k0 + panel, block_lo(k, pc, a_owner + 1), block_lo(k, pr, b_owner + 1))
         a_off, b_off = k0 - block_lo(k, pc, a_owner), k0 - block_lo(k, pr, b_owner)
@@ -45,10 +48,18 @@ def summa(comm, a_block, b_block, shape, grid, panel):
             b_panel = b_block[b_off:b_off + k1 - k0]
         else:
             b_panel = np.empty((k1 - k0, b_block.shape[1]), dtype=b_block.dtype)
-        row_comm.Bcast(a_panel, root=a_owner)
-        col_comm.Bcast(b_panel, root=b_owner)
+        requests = [row_comm.Ibcast(a_panel, root=a_owner), col_comm.Ibcast(b_panel, root=b_owner)]
+        return k1, a_panel, b_panel, requests
+
+    # The broadcasts of the next `lookahead` panels are in flight while one multiplies.
+    in_flight, k0 = [], 0
+    while k0 < k or in_flight:
+        while k0 < k and len(in_flight) <= lookahead:
+            k0, *panel_and_requests = post(k0)
+            in_flight.append(panel_and_requests)
+        a_panel, b_panel, requests = in_flight.pop(0)
+        MPI.Request.Waitall(requests)
         c_block += a_panel @ b_panel
-        k0 = k1
 
     row_comm.Free()
     col_comm.Free()
@@ -63,7 +74,7 @@ def allgather(comm, a_rows, b_rows, shape):
     return a_rows @ b_full
 
 
-def prepare(a, b, *, algorithm, panel, comm, devices=None):
+def prepare(a, b, *, algorithm, panel, lookahead=DEFAULT_LOOKAHEAD, comm, devices=None):
     """This rank's blocks of the global A and B (the same layout as c_mpi.c)."""
     (m, k), n, size, rank = a.shape, b.shape[1], comm.size, comm.rank
     if algorithm == "summa":
@@ -71,7 +82,7 @@ def prepare(a, b, *, algorithm, panel, comm, devices=None):
         row, col = divmod(rank, grid[1])
         a_block = np.ascontiguousarray(a[block_slice(m, grid[0], row), block_slice(k, grid[1], col)])
         b_block = np.ascontiguousarray(b[block_slice(k, grid[0], row), block_slice(n, grid[1], col)])
-        run = lambda: summa(comm, a_block, b_block, (m, k, n), grid, panel)
+        run = lambda: summa(comm, a_block, b_block, (m, k, n), grid, panel, lookahead)
         c_blocks = [(block_slice(m, grid[0], r // grid[1]), block_slice(n, grid[1], r % grid[1]))
                     for r in range(size)]
     else:

@@ -25,4 +25,9 @@ int jaxpar_sgd_f32(MPI_Comm comm, int64_t n, int64_t d_in, int64_t h,
                    float *b1, float *w2, float *b2, int64_t steps,
                    int64_t batch, double lr, float *losses);
 
+/* out[i] = tanh(x[i]), i < count: the kernel's activation (vectorised with
+ * libmvec where the build has it; out may be x), exported for its tests. */
+void jaxpar_tanh_f64(const double *x, double *out, int64_t count);
+void jaxpar_tanh_f32(const float *x, float *out, int64_t count);
+
 #endif

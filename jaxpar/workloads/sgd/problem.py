@@ -177,5 +177,17 @@ class SGD(Problem):
         """One all-reduce of the packed gradients and loss per step."""
         return comm.seconds("allreduce", record["allreduce_bytes"], record["ranks"])
 
+    def local_work(self, record):
+        """One step of the busiest rank, whose slice of the batch has ceil(B/P) rows: forward
+        x W1 (rows, d_in, h) and a W2 (rows, h, d_out); backward dW2 = a^T g (h, rows, d_out),
+        g W2^T (rows, d_out, h) and dW1 = x^T da (d_in, rows, h); the tanh of rows x h
+        elements. Left out as negligible beside these: the bias terms and their gradients,
+        the residual, the tanh derivative and the update (each O(rows h) or O(d_in h))."""
+        s = record["sizes"]
+        rows, d_in, h, d_out = math.ceil(s["batch"] / record["ranks"]), s["d_in"], s["hidden"], s["d_out"]
+        return [("gemm", rows, d_in, h, 1), ("gemm", rows, h, d_out, 1),
+                ("gemm", h, rows, d_out, 1), ("gemm", rows, d_out, h, 1),
+                ("gemm", d_in, rows, h, 1), ("tanh", rows * h, 1)]
+
 
 PROBLEM = SGD()
