@@ -167,11 +167,13 @@ int JAXPAR_TYPED(jaxpar_matmul_summa)(MPI_Comm comm, int64_t m, int64_t k,
     if (t == posted || err != MPI_SUCCESS) break; /* every panel multiplied */
     const int slot = (int)(t % slots);
     err = MPI_Waitall(2, req[slot], MPI_STATUSES_IGNORE);
-    /* The product in blocks of rows of C, testing the broadcasts in flight between
-     * them: MPI moves a nonblocking collective's data only inside MPI calls (no
-     * progress thread), so without these tests nothing would overlap the gemm. */
-    for (int64_t i0 = 0; i0 < mloc && err == MPI_SUCCESS; i0 += PROGRESS_ROWS) {
-      const int64_t rows_now = min64(PROGRESS_ROWS, mloc - i0);
+    /* With broadcasts in flight, the product in blocks of rows of C, testing them
+     * between blocks: MPI moves a nonblocking collective's data only inside MPI
+     * calls (no progress thread), so without these tests nothing would overlap the
+     * gemm. With none in flight (the last panel, lookahead 0), one gemm. */
+    const int64_t block_rows = t + 1 < posted ? PROGRESS_ROWS : mloc;
+    for (int64_t i0 = 0; i0 < mloc && err == MPI_SUCCESS; i0 += block_rows) {
+      const int64_t rows_now = min64(block_rows, mloc - i0);
       jaxpar_gemm(0, 0, rows_now, nloc, panels[slot].width, 1, use[slot].a + i0 * use[slot].lda,
                   use[slot].lda, use[slot].b, nloc, 1, c + i0 * nloc, nloc);
       for (int64_t ahead = t + 1; ahead < posted && err == MPI_SUCCESS; ahead++) {
