@@ -84,6 +84,7 @@ ENTRIES = (
     Entry("sgd", "jax_pmap", (), JAX_RUNTIME, XLA),
     Entry("sgd", "jax_auto", (), JAX_RUNTIME, XLA),
     Entry("sgd", "jax_mpi4jax", (), JAX_MPI_RUNTIME, XLA, requires=MPI4JAX),
+    Entry("sgd", "keras", (), JAX_RUNTIME, XLA),
     Entry("collectives", "c_mpi", COLLECTIVES, MPI_RUNTIME, CBLAS),
     Entry("collectives", "mpi4py", COLLECTIVES, MPI_RUNTIME, NUMPY),
     Entry("collectives", "jax", COLLECTIVES, JAX_RUNTIME, XLA),

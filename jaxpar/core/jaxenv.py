@@ -100,6 +100,31 @@ def compile_timed_ordered(kernel, args, comm):
     return kernel, seconds
 
 
+COMPILE_EVENTS = ("/jax/core/compile/jaxpr_trace_duration",
+                  "/jax/core/compile/jaxpr_to_mlir_module_duration",
+                  "/jax/core/compile/backend_compile_duration")
+
+
+def compile_seconds_during(call, comm) -> float:
+    """Run call(); return the seconds JAX reported tracing, lowering and compiling in it
+    (its monitoring events), maximum over ranks. For a framework that jits inside its own
+    loop (Keras's fit), which leaves no compile step to time apart."""
+    import jax.monitoring
+
+    seconds = []
+
+    def listener(event, duration, **_):
+        if event in COMPILE_EVENTS:
+            seconds.append(duration)
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        call()
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
+    return comm.allreduce(sum(seconds), op=MPI.MAX)
+
+
 def call_seconds(call, comm, calls=20) -> float:
     """Median time of call() (blocking on its result), maximum over ranks (not timed). With
     a kernel run for zero iterations, the same jitted program minus its work: JAX's dispatch
