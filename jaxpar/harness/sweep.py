@@ -240,6 +240,13 @@ def _resolve_sweep(sweep, defaults, index):
         where = f"sweep {sweep['name']!r}"
     scaling = _choice("scaling", s["scaling"], SCALING_MODES, where)
     impls = registry.implementations(workload)
+    if "implementations" not in sweep and isinstance(s["implementations"], list):
+        # a top-level list may name implementations of other workloads (keras is SGD's only):
+        # each sweep keeps its own; the unknown ones are still errors
+        for value in s["implementations"]:
+            _choice("implementation", value, IMPLEMENTATIONS, "implementations")
+        own = [i for i in s["implementations"] if i in impls]
+        s["implementations"] = own or s["implementations"]
     out = {"name": sweep.get("name", f"{workload}-{scaling}-{index}"), "workload": workload,
            "scaling": scaling,
            "implementations": _choices("implementation", list(impls) if s["implementations"] is None

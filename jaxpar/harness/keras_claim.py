@@ -1,0 +1,107 @@
+"""The report's test of the seed talk's claim about Keras 3 on JAX: that Keras keeps JAX's
+speed (step time against raw JAX and jax_auto, jit with shardings, which is what Keras's
+DataParallel compiles to), and that it makes distribution simpler (code size), with compile
+time beside them. Built from the verified SGD records and the code-size counts only."""
+from __future__ import annotations
+
+import json
+import statistics
+
+WORKLOAD, KERAS = "sgd", "keras"
+BASELINE = "jax_auto"             # the target: Keras within TARGET x of it
+OTHERS = ("jax", "jax_auto", "c_mpi")
+TARGET = 1.3
+
+
+def _key(r):
+    return (r["dtype"], json.dumps(r["sizes"], sort_keys=True), r["launch"], r["ranks"])
+
+
+def _step(r):
+    return r["time_per_step_s"]["median"]
+
+
+def rows(records) -> list[dict]:
+    """One row per (dtype, size, launch, P) with a verified keras run: the median step time
+    of keras and of each of OTHERS in the same configuration (None where it did not run;
+    c_mpi has no single-process launch, so its mpirun run is shown there too)."""
+    ok = [r for r in records if r.get("status") == "ok" and r["workload"] == WORKLOAD]
+    by = {(r["impl"], _key(r)): r for r in ok}
+    out = []
+    for r in sorted((r for r in ok if r["impl"] == KERAS), key=_key):
+        dtype, size, launch, ranks = _key(r)
+        row = {"dtype": dtype, "sizes": r["sizes"], "launch": launch, "ranks": ranks, KERAS: _step(r)}
+        for impl in OTHERS:
+            other = by.get((impl, _key(r))) or by.get((impl, (dtype, size, "mpirun", ranks)))
+            row[impl] = _step(other) if other else None
+        row["ratio"] = row[KERAS] / row[BASELINE] if row[BASELINE] else None
+        out.append(row)
+    return out
+
+
+def compile_and_size(records, counted) -> list[dict]:
+    """Per implementation (keras, then OTHERS): SLOC and tokens of its file, and the range of
+    its compile times over the verified SGD runs (None for C)."""
+    out = []
+    for impl in (KERAS,) + OTHERS:
+        size = next((c for c in counted if c["workload"] == WORKLOAD and c["impl"] == impl
+                     and "error" not in c), None)
+        compiles = [r["compile_s"] for r in records if r.get("status") == "ok"
+                    and r["workload"] == WORKLOAD and r["impl"] == impl and r.get("compile_s") is not None]
+        out.append({"impl": impl, "sloc": size["sloc"] if size else None,
+                    "tokens": size["tokens"] if size else None,
+                    "compile_min": min(compiles, default=None), "compile_max": max(compiles, default=None),
+                    "compile_median": statistics.median(compiles) if compiles else None})
+    return out
+
+
+def verdict(step_rows, sizes) -> str:
+    """One line, from the numbers: how many configurations keep within TARGET x jax_auto, and
+    the code size of keras against jax_auto's."""
+    ratios = [r["ratio"] for r in step_rows if r["ratio"] is not None]
+    if not ratios:
+        return "No configuration ran both keras and jax_auto: the claim is not tested here."
+    within = sum(ratio <= TARGET for ratio in ratios)
+    speed = ("holds" if within == len(ratios) else "does not hold" if within == 0
+             else f"holds in {within} of {len(ratios)} configurations")
+    sloc = {s["impl"]: s["sloc"] for s in sizes}
+    simpler = ""
+    if sloc.get(KERAS) and sloc.get(BASELINE):
+        fewer = sloc[KERAS] < sloc[BASELINE]
+        simpler = (f"; on code size Keras is {'smaller' if fewer else 'not smaller'}: "
+                   f"{sloc[KERAS]} SLOC against jax_auto's {sloc[BASELINE]}"
+                   + (f", jax's {sloc['jax']}" if sloc.get("jax") else "")
+                   + (f" and c_mpi's {sloc['c_mpi']}" if sloc.get("c_mpi") else ""))
+    return (f"Verdict: \"Keras keeps JAX's speed\" {speed} here (keras ÷ jax_auto "
+            f"{min(ratios):.2f}–{max(ratios):.2f} against a target of {TARGET}){simpler}.")
+
+
+def section(records, counted, Table, markdown_table, fmt_time, size_label) -> tuple[list, list]:
+    """(markdown lines, tables) of the section; nothing where no keras run was verified."""
+    step_rows = rows(records)
+    if not step_rows:
+        return [], []
+    steps = Table("Keras against raw JAX and C/MPI: SGD time per step",
+                  ["dtype", "size", "launch", "P", KERAS, *OTHERS, "keras ÷ jax_auto"],
+                  note=f"Median time per step of each verified run in the same configuration; "
+                       f"target: keras within {TARGET}× of jax_auto. c_mpi runs under mpirun only: "
+                       "its mpirun time is shown in the single-process rows too.")
+    for r in step_rows:
+        steps.rows.append([r["dtype"], size_label(WORKLOAD, r["sizes"]), r["launch"], r["ranks"],
+                           *(fmt_time(r[i]) for i in (KERAS,) + OTHERS),
+                           "—" if r["ratio"] is None else f"{r['ratio']:.2f}"])
+    sizes = compile_and_size(records, counted)
+    costs = Table("Keras against raw JAX and C/MPI: code size and compile time",
+                  ["impl", "SLOC", "tokens", "compile (median)", "compile (range)"],
+                  note="SLOC (pygount) and tokens (lizard) of the implementation's file; the compile "
+                       "time of its verified SGD runs (keras: the seconds JAX reported tracing, "
+                       "lowering and compiling in the first two fit() calls; the others: lower() + "
+                       "compile() of the whole run). C has no JIT.")
+    for s in sizes:
+        costs.rows.append([s["impl"], s["sloc"] if s["sloc"] is not None else "—",
+                           s["tokens"] if s["tokens"] is not None else "—", fmt_time(s["compile_median"]),
+                           "—" if s["compile_min"] is None
+                           else f"{fmt_time(s['compile_min'])} – {fmt_time(s['compile_max'])}"])
+    md = ["## Keras 3 on JAX: the talk's claim", "", verdict(step_rows, sizes), "",
+          steps.note, "", markdown_table(steps), "", costs.note, "", markdown_table(costs), ""]
+    return md, [steps, costs]
