@@ -51,7 +51,7 @@ sizes = [{ m = 24, k = 40, n = 32 }]
 [[sweep]]
 name = "sgd-strong"
 workload = "sgd"
-implementations = ["c_mpi", "jax"]
+implementations = ["c_mpi", "jax", "keras"]
 launch = ["mpirun"]
 sizes = [{ n = 256, d_in = 8, hidden = 16, d_out = 2, batch = 64, steps = 6 }]
 """
@@ -211,6 +211,26 @@ def test_report_says_where_the_time_goes(tiny):
     assert "| of P concurrent dgemms |" in report.split("## Sweep matmul-strong")[1]
 
 
+def test_report_tests_the_keras_claim(tiny):
+    """keras beside raw JAX and C/MPI: step times, SLOC and compile time, and a verdict."""
+    report = (tiny["out"] / "report.md").read_text()
+    section = report.split("## Keras 3 on JAX: the talk's claim")[1].split("\n## ")[0]
+    assert "No configuration ran both keras and jax_auto" in section  # the tiny sweep has none
+    keras_runs = [r for r in results.load(tiny["out"] / "results.jsonl") if r["impl"] == "keras"]
+    assert len(keras_runs) == 2 and all(r["status"] == "ok" for r in keras_runs)
+    for r in keras_runs:
+        assert r["compile_s"] > 0 and r["details"]["steps_per_execution"] == 1
+        assert r["transport"] == "gloo" and r["launch"] == "mpirun"
+        row = next(line for line in section.splitlines()
+                   if line.startswith(f"| float64 |") and f"| mpirun | {r['ranks']} |" in line)
+        cells = [c.strip() for c in row.split("|")[1:-1]]
+        assert cells[4] != "—" and cells[5] != "—" and cells[6] == "—" and cells[7] != "—", row
+    costs = section.split("| impl | SLOC |")[1]
+    keras_row = next(line for line in costs.splitlines() if line.startswith("| keras |"))
+    assert int(keras_row.split("|")[2]) > 0 and " s" in keras_row.split("|")[4]
+    assert "| c_mpi |" in costs and "| keras |" in report.split("## Code size")[1]
+
+
 def test_csv_matches_jsonl(tiny):
     records = results.load(tiny["out"] / "results.jsonl")
     with open(tiny["out"] / "results.csv", newline="") as f:
@@ -230,7 +250,7 @@ def test_csv_matches_jsonl(tiny):
 
 def test_sgd_loss_curves_agree(tiny):
     records = [r for r in results.load(tiny["out"] / "results.jsonl") if r["workload"] == "sgd"]
-    assert len(records) == 4
+    assert len(records) == 6 and {r["impl"] for r in records} == {"c_mpi", "jax", "keras"}
     first = np.array(records[0]["losses"])
     assert len(first) == 6 and first[-1] < first[0]
     for r in records[1:]:
@@ -495,6 +515,23 @@ def test_plan_ids_are_stable_and_weak_scaling_scales_the_weak_dimension():
     args = sweep.runner_args(plan[0])
     assert args[:2] == ["--impl", "c_mpi"] and "--d-in" in args and "--lr" in args
     assert "--algorithm" not in args
+
+
+def test_top_level_implementations_apply_to_each_workload_they_exist_in():
+    """keras is SGD's only: named at the top level it joins the SGD sweep and leaves the matmul
+    sweep alone; a name no workload has is still an error."""
+    sizes = {"matmul": [{"m": 4, "k": 4, "n": 4}],
+             "sgd": [{"n": 8, "d_in": 2, "hidden": 2, "d_out": 1, "batch": 4, "steps": 1}]}
+    raw = {"implementations": ["c_mpi", "keras"], "launch": ["mpirun", "single-process"],
+           "sweep": [{"name": w, "workload": w, "sizes": s} for w, s in sizes.items()]}
+    resolved = {s["name"]: s["implementations"] for s in sweep.resolve(raw)["sweeps"]}
+    assert resolved == {"matmul": ["c_mpi"], "sgd": ["c_mpi", "keras"]}
+    raw["implementations"] = ["keras"]  # none of matmul's own: the matmul sweep names it
+    with pytest.raises(sweep.ConfigError, match="unknown implementation 'keras'"):
+        sweep.resolve(raw)
+    raw["implementations"] = ["c_mpi", "fortran"]
+    with pytest.raises(sweep.ConfigError, match="unknown implementation 'fortran'"):
+        sweep.resolve(raw)
 
 
 def test_flags_override_the_config():

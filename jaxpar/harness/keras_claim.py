@@ -7,7 +7,10 @@ from __future__ import annotations
 import json
 import statistics
 
-WORKLOAD, KERAS = "sgd", "keras"
+from jaxpar import registry
+
+KERAS = "keras"
+WORKLOAD = next(e.workload for e in registry.ENTRIES if e.impl == KERAS)  # SGD, its only one
 BASELINE = "jax_auto"             # the target: Keras within TARGET x of it
 OTHERS = ("jax", "jax_auto", "c_mpi")
 TARGET = 1.3
@@ -18,7 +21,7 @@ def _key(r):
 
 
 def _step(r):
-    return r["time_per_step_s"]["median"]
+    return r[registry.problem(WORKLOAD).time_field]["median"]
 
 
 def rows(records) -> list[dict]:
@@ -41,7 +44,7 @@ def rows(records) -> list[dict]:
 
 def compile_and_size(records, counted) -> list[dict]:
     """Per implementation (keras, then OTHERS): SLOC and tokens of its file, and the range of
-    its compile times over the verified SGD runs (None for C)."""
+    its compile times over the verified runs of the workload (None for C)."""
     out = []
     for impl in (KERAS,) + OTHERS:
         size = next((c for c in counted if c["workload"] == WORKLOAD and c["impl"] == impl
@@ -81,9 +84,10 @@ def section(records, counted, Table, markdown_table, fmt_time, size_label) -> tu
     step_rows = rows(records)
     if not step_rows:
         return [], []
-    steps = Table("Keras against raw JAX and C/MPI: SGD time per step",
+    unit = registry.problem(WORKLOAD).time_unit
+    steps = Table(f"Keras against raw JAX and C/MPI: {WORKLOAD} time per {unit}",
                   ["dtype", "size", "launch", "P", KERAS, *OTHERS, "keras ÷ jax_auto"],
-                  note=f"Median time per step of each verified run in the same configuration; "
+                  note=f"Median time per {unit} of each verified run in the same configuration; "
                        f"target: keras within {TARGET}× of jax_auto. c_mpi runs under mpirun only: "
                        "its mpirun time is shown in the single-process rows too.")
     for r in step_rows:
@@ -94,7 +98,7 @@ def section(records, counted, Table, markdown_table, fmt_time, size_label) -> tu
     costs = Table("Keras against raw JAX and C/MPI: code size and compile time",
                   ["impl", "SLOC", "tokens", "compile (median)", "compile (range)"],
                   note="SLOC (pygount) and tokens (lizard) of the implementation's file; the compile "
-                       "time of its verified SGD runs (keras: the seconds JAX reported tracing, "
+                       f"time of its verified {WORKLOAD} runs (keras: the seconds JAX reported tracing, "
                        "lowering and compiling in the first two fit() calls; the others: lower() + "
                        "compile() of the whole run). C has no JIT.")
     for s in sizes:
