@@ -5,8 +5,11 @@
 Every rank passes the same inputs and must get the single-process float64
 reference: matching it at every P (and, in one process, at every JAX device
 count) with P not dividing B and batches that wrap past n is the test of
-P-independence. Sizes are tiny and the configurations few, because every
-distinct (shape, batch, steps, lr, devices) compiles each JAX program again.
+P-independence. keras is the exception: it refuses a batch that P does not divide
+(keras.distribution.DataParallel), so it runs with one that P = 1..4 divide, and
+the tests check that it refuses the others on every rank. Sizes are tiny and the
+configurations few, because every distinct (shape, batch, steps, lr, devices)
+compiles each JAX program again.
 """
 import numpy as np
 import pytest
@@ -28,6 +31,7 @@ JAX_IMPLEMENTATIONS = tuple(e.impl for e in registry.ENTRIES
                             if e.workload == "sgd" and e.runtime == registry.JAX_RUNTIME)
 SIZES = (37, 5, 7, 3)  # n, d_in, hidden, d_out
 BATCH, STEPS, LR = 10, 9, 0.1  # 90 rows: wraps past n = 37 twice; P = 3, 4 do not divide B
+KERAS_BATCH = 12  # P = 1..4 divide it; 108 rows still wrap past n = 37
 # Each implementation at every device count (JAX in one process: 1..4; MPI: the world).
 VARIANTS = [(impl, devices) for impl in IMPLEMENTATIONS
             for devices in (JAX_DEVICE_COUNTS if impl in JAX_IMPLEMENTATIONS else [None])]
@@ -39,6 +43,21 @@ def ranks_used(impl):
         import jax
         return len(jax.devices())
     return COMM.size
+
+
+def batch_for(impl):
+    """keras splits every batch evenly over P (DataParallel) and refuses any other batch;
+    the others take BATCH, which P = 3, 4 do not divide."""
+    return KERAS_BATCH if impl == "keras" else BATCH
+
+
+def assert_keras_refuses(batch, devices, p):
+    """keras's ValueError for a batch that P does not divide: the same on every rank."""
+    x, y, params = sgd_problem(*SIZES, seed=1)
+    with pytest.raises(ValueError, match=f"batch={batch} must be a multiple of P={p} ") as info:
+        jaxpar.sgd(x, y, params, "keras", steps=STEPS, lr=LR, batch=batch, devices=devices)
+    messages = COMM.allgather(str(info.value))
+    assert all(m == messages[0] for m in messages)
 
 
 def assert_matches_reference(impl, dtype, devices, batch, seed=1):
@@ -60,21 +79,38 @@ def assert_matches_reference(impl, dtype, devices, batch, seed=1):
 
 @pytest.mark.parametrize("impl,devices", VARIANTS)
 def test_float64_matches_single_process_reference(impl, devices):
-    assert_matches_reference(impl, "float64", devices, BATCH)
+    assert_matches_reference(impl, "float64", devices, batch_for(impl))
 
 
 @pytest.mark.parametrize("impl", IMPLEMENTATIONS)
 def test_float32_matches_reference(impl):
-    assert_matches_reference(impl, "float32", None, BATCH)
+    assert_matches_reference(impl, "float32", None, batch_for(impl))
 
 
 @pytest.mark.parametrize("impl", IMPLEMENTATIONS)
 def test_batch_smaller_than_ranks(impl):
-    """Ranks or devices with an empty slice of the batch contribute zeros."""
+    """Ranks or devices with an empty slice of the batch contribute zeros; keras, which
+    gives every device an equal slice, refuses such a batch instead."""
     ranks = ranks_used(impl)
     if ranks == 1:
         pytest.skip("needs more than one rank or device")
-    assert_matches_reference(impl, "float64", None, batch=1 if ranks == 2 else 2)
+    batch = 1 if ranks == 2 else 2
+    if impl == "keras":
+        assert_keras_refuses(batch, None, ranks)
+    else:
+        assert_matches_reference(impl, "float64", None, batch)
+
+
+@pytest.mark.parametrize("p", [3, 4])
+def test_keras_refuses_a_batch_that_p_does_not_divide(p):
+    """BATCH = 10, which every other implementation takes at P = 3 and 4."""
+    if COMM.size == 1:
+        devices = p
+    elif COMM.size == p:
+        devices = None  # under mpirun every process contributes its one device
+    else:
+        pytest.skip(f"needs {p} devices: one process, or mpirun -n {p}")
+    assert_keras_refuses(BATCH, devices, p)
 
 
 @pytest.mark.parametrize("impl", IMPLEMENTATIONS)
@@ -83,7 +119,8 @@ def test_loss_goes_down(impl):
     x, y, params = sgd_problem(*SIZES, seed=2)
     curves = []
     for _ in range(5):
-        params, losses = jaxpar.sgd(x, y, params, impl, steps=STEPS, lr=LR, batch=BATCH)
+        params, losses = jaxpar.sgd(x, y, params, impl, steps=STEPS, lr=LR,
+                                    batch=batch_for(impl))
         curves.append(losses)
     assert np.all(np.isfinite(curves))
     assert np.mean(curves[-1]) < 0.3 * np.mean(curves[0]), np.round(np.concatenate(curves), 3)
@@ -97,7 +134,7 @@ def test_a_prepared_run_repeats(impl):
     from jaxpar import api
 
     x, y, params = sgd_problem(*SIZES, seed=3)
-    prepared = api.prepare("sgd", impl, x, y, params, steps=STEPS, batch=BATCH, lr=LR)
+    prepared = api.prepare("sgd", impl, x, y, params, steps=STEPS, batch=batch_for(impl), lr=LR)
     first = prepared.gather(prepared.run())
     for _ in range(2):
         again = prepared.gather(prepared.run())
