@@ -8,13 +8,13 @@ in that order (fit's shuffle is off). Under mpirun every process yields its own 
 each batch and Keras assembles the global one: DataParallel(auto_shard_dataset=False),
 because Keras 3.15 shards multi-process input itself only for a tf.data.Dataset.
 
-What Keras 3.15.1 cannot express, refused with a ValueError here (docs/implementations.md):
+What Keras 3.15.1 cannot express, refused with a ValueError here (README, "Keras 3 on JAX"):
 - a batch that P does not divide: DataParallel needs every device's share to be equal.
 
-Keras logs the running mean of an epoch's losses, so the metric BatchLoss reports each
-batch's own loss and a callback keeps it; a per-step callback means steps_per_execution = 1
-(on JAX, Keras runs a longer execution as a Python loop over the same jitted step, so it
-would save only the callback calls: experiments/keras_fit_overheads.py measures it).
+Keras logs the running mean of an epoch's losses, so the metric LossCurve keeps each
+step's own loss in a vector. It needs no callback, so one execution runs all T steps
+(steps_per_execution = T): a callback that read each step's loss made Keras copy it to the
+host after every step, which cost 28% (experiments/keras_fit_overheads.py).
 
 The activation is jax.nn.tanh, not Keras's "tanh": on the JAX backend Keras 3.15.1 computes
 its own tanh of a float64 tensor in float32 (keras.backend.result_type maps 64-bit types to
@@ -34,36 +34,29 @@ from jaxpar.core import jaxenv  # noqa: E402
 from jaxpar.core.layout import block_slice  # noqa: E402
 from jaxpar.core.prepared import PreparedRun  # noqa: E402
 
-STEPS_PER_EXECUTION = 1  # see above: every step's loss needs a callback after every step
-
 
 def half_squared_error(y_true, y_pred):
     """0.5 ||yhat - y||^2 of each sample; Keras averages it over the batch."""
     return 0.5 * keras.ops.sum(keras.ops.square(y_pred - y_true), axis=-1)
 
 
-class BatchLoss(keras.metrics.Metric):
-    """The loss of the last batch, where Keras's own "loss" is the epoch's running mean."""
+class LossCurve(keras.metrics.Metric):
+    """The loss of every step of the epoch, in order (Keras's own "loss" is their running mean)."""
 
-    def __init__(self):
-        super().__init__(name="batch_loss")
-        self.last = self.add_variable(shape=(), initializer="zeros", name="last")
+    def __init__(self, steps):
+        super().__init__(name="loss_curve")
+        self.curve = self.add_variable(shape=(steps,), initializer="zeros", name="curve")
+        self.step = self.add_variable(shape=(), initializer="zeros", dtype="int32", name="step")
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         losses = half_squared_error(y_true, y_pred)
         # Not keras.ops.mean: it computes float64 in float32 on JAX too, as tanh does.
-        self.last.assign(keras.ops.sum(losses) / losses.shape[0])
+        loss = keras.ops.sum(losses) / losses.shape[0]
+        self.curve.assign(keras.ops.slice_update(self.curve.value, [self.step.value], loss[None]))
+        self.step.assign(self.step + 1)
 
     def result(self):
-        return self.last.value
-
-
-class LossPerStep(keras.callbacks.Callback):
-    def on_train_begin(self, logs=None):
-        self.losses = []
-
-    def on_train_batch_end(self, step, logs=None):
-        self.losses.append(logs["batch_loss"])
+        return self.curve.value
 
 
 class Batches(keras.utils.PyDataset):
@@ -109,7 +102,6 @@ def prepare(x, y, params, *, steps, batch, lr, comm, devices=None):
     mine = np.arange(batch)[block_slice(batch, jax.process_count(), jax.process_index())]
     data = Batches(x, y, steps=steps, batch=batch, mine=mine)
     initial = [params["W1"], params["b1"], params["W2"], params["b2"]]
-    curve = LossPerStep()
     with keras_settings(x.dtype.name, distribution):
         # Zeros, not Keras's random initializers: set_weights() replaces them with the given
         # params, and under mpirun they must be the same in every process, which Keras's
@@ -120,14 +112,15 @@ def prepare(x, y, params, *, steps, batch, lr, comm, devices=None):
                                   keras.layers.Dense(params["W1"].shape[1], activation=jax.nn.tanh,
                                                      **dense),
                                   keras.layers.Dense(y.shape[1], **dense)])
+        curve = LossCurve(steps)
         model.compile(optimizer=keras.optimizers.SGD(learning_rate=lr), loss=half_squared_error,
-                      metrics=[BatchLoss()], steps_per_execution=STEPS_PER_EXECUTION)
+                      metrics=[curve], steps_per_execution=steps)
 
     def train():
         with keras_settings(x.dtype.name, distribution):
             model.set_weights(initial)
-            model.fit(data, epochs=1, shuffle=False, verbose=0, callbacks=[curve])
-        return [w.value for w in model.weights], curve.losses
+            model.fit(data, epochs=1, shuffle=False, verbose=0)
+        return [w.value for w in model.weights], curve.result()
 
     # fit() traces and compiles as it goes: its first call compiles the step, and its second
     # compiles it again for the weights that the first left on the devices. Both run here.
@@ -136,12 +129,12 @@ def prepare(x, y, params, *, steps, batch, lr, comm, devices=None):
     def gather(output):
         weights, losses = output
         values = [jaxenv.replica(w) for w in weights]
-        return dict(zip(("W1", "b1", "W2", "b2"), values)), np.array(losses, dtype=x.dtype)
+        return dict(zip(("W1", "b1", "W2", "b2"), values)), jaxenv.replica(losses)
 
     return PreparedRun(run=lambda: jax.block_until_ready(train()), gather=gather,
                        ranks=len(devices), grid=None, launch=jaxenv.launch_mode(),
                        compile_seconds=compile_seconds,
                        details={"devices": len(devices), "platform": devices[0].platform,
                                 "keras": keras.__version__,
-                                "steps_per_execution": STEPS_PER_EXECUTION,
+                                "steps_per_execution": steps,
                                 "batch_rows": [batch // len(devices)] * len(devices)})
