@@ -101,7 +101,6 @@ def prepare(x, y, params, *, steps, batch, lr, comm, devices=None):
     distribution = keras.distribution.DataParallel(devices=devices, auto_shard_dataset=False)
     mine = np.arange(batch)[block_slice(batch, jax.process_count(), jax.process_index())]
     data = Batches(x, y, steps=steps, batch=batch, mine=mine)
-    initial = [params["W1"], params["b1"], params["W2"], params["b2"]]
     with keras_settings(x.dtype.name, distribution):
         # Zeros, not Keras's random initializers: set_weights() replaces them with the given
         # params, and under mpirun they must be the same in every process, which Keras's
@@ -115,10 +114,15 @@ def prepare(x, y, params, *, steps, batch, lr, comm, devices=None):
         curve = LossCurve(steps)
         model.compile(optimizer=keras.optimizers.SGD(learning_rate=lr), loss=half_squared_error,
                       metrics=[curve], steps_per_execution=steps)
+        model.set_weights([params["W1"], params["b1"], params["W2"], params["b2"]])
+        # Every run trains from these, placed on the devices once, as the other
+        # implementations' inputs are (set_weights would copy them from the host each time).
+        initial = [w.value.copy() for w in model.weights]
 
     def train():
         with keras_settings(x.dtype.name, distribution):
-            model.set_weights(initial)
+            for w, value in zip(model.weights, initial):
+                w.assign(value.copy())  # a copy: fit donates the weights it trains
             model.fit(data, epochs=1, shuffle=False, verbose=0)
         return [w.value for w in model.weights], curve.result()
 
