@@ -7,10 +7,10 @@ SIZE = {"n": 64, "d_in": 4, "hidden": 8, "d_out": 2, "batch": 16, "steps": 3}
 
 
 def record(impl, step, launch="single-process", ranks=2, dtype="float64", compile_s=0.5,
-           status="ok"):
+           status="ok", local_s=None):
     return {"workload": "sgd", "impl": impl, "launch": launch, "ranks": ranks, "dtype": dtype,
             "sizes": SIZE, "status": status, "compile_s": None if impl == "c_mpi" else compile_s,
-            "time_per_step_s": {"median": step}}
+            "time_per_step_s": {"median": step}, "local_s": local_s}
 
 
 COUNTED = [{"workload": "sgd", "impl": impl, "sloc": sloc, "tokens": 10 * sloc}
@@ -44,7 +44,15 @@ def test_a_miss_is_counted_and_failed_runs_are_left_out():
                record("keras", 1e-3, dtype="float32", status="failed_check"),
                record("jax_auto", 1e-3, dtype="float32")]
     md, _ = section(records)
-    assert "\"Keras keeps JAX's speed\" holds in 1 of 2 configurations here (keras ÷ jax_auto 1.20–3.00" in "\n".join(md)
+    text = "\n".join(md)
+    assert "\"Keras keeps JAX's speed\" holds in 1 of 2 configurations here (keras ÷ jax_auto 1.20–3.00" in text
+    # the miss, without a local-kernel probe to split it; the configuration within target has none
+    assert "- P = 1, single-process, float64, " in text and "keras takes 2 ms a step more than jax_auto (no local" in text
+    assert "- P = 2," not in text
+    records[2]["local_s"], records[3]["local_s"] = 0.9e-3, 0.6e-3
+    text = "\n".join(section(records)[0])
+    assert ("keras takes 2 ms a step more than jax_auto, 300 µs of it in the local kernel and 1.7 ms "
+            "outside it: fit's cost per call") in text
     records = [r for r in records if r["ranks"] == 1]
     assert "\"Keras keeps JAX's speed\" does not hold here" in "\n".join(section(records)[0])
 
