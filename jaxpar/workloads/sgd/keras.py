@@ -32,7 +32,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from jaxpar.core import jaxenv  # noqa: E402
-from jaxpar.core.layout import block_slice  # noqa: E402
+from jaxpar.core.layout import block_sizes, block_slice  # noqa: E402
 from jaxpar.core.prepared import PreparedRun  # noqa: E402
 
 
@@ -142,4 +142,4 @@ def prepare(x, y, params, *, steps, batch, lr, comm, devices=None):
                        details={"devices": len(devices), "platform": devices[0].platform,
                                 "keras": keras.__version__,
                                 "steps_per_execution": steps,
-                                "batch_rows": [batch // len(devices)] * len(devices)})
+                                "batch_rows": block_sizes(batch, len(devices))})
