@@ -93,9 +93,11 @@ def test_standalone_matmul_kernel_out_of_memory_says_so():
     result = run_mpi(2, [executable("jaxpar-matmul"), 1, 16384, 8192, "--algorithm", "allgather",
                          "--repeats", 1], timeout=120, env=env,
                      preexec_fn=limit_address_space(1_200_000_000))
-    assert result.returncode != 0, result.stdout + result.stderr
-    assert "kernel failed: out of memory" in result.stderr, result.stderr
+    # Every rank failed alike, so no MPI_Abort: it may lose what the ranks printed.
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stderr.count("kernel failed: out of memory") == 1, result.stderr  # rank 0
     assert "MPI_Alloc_mem" not in result.stderr
+    assert "Abort" not in result.stderr
 
 
 RUNNER = [sys.executable, "-m", "jaxpar.run", "matmul"]

@@ -91,9 +91,11 @@ def test_standalone_sgd_kernel_out_of_memory_says_so():
     result = run_mpi(1, [executable("jaxpar-sgd"), "--n", 16, "--d-in", 8, "--hidden", 16,
                          "--d-out", 2, "--batch", 2 ** 22, "--steps", 2], timeout=120, env=env,
                      preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (10 ** 9, 10 ** 9)))
-    assert result.returncode != 0, result.stdout + result.stderr
-    assert "kernel failed: out of memory" in result.stderr, result.stderr
+    # Every rank failed alike, so no MPI_Abort: it may lose what the ranks printed.
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stderr.count("kernel failed: out of memory") == 1, result.stderr  # rank 0
     assert "MPI_Alloc_mem" not in result.stderr
+    assert "Abort" not in result.stderr
 
 
 @pytest.mark.parametrize("impl", ["c_mpi", "jax"])

@@ -64,3 +64,16 @@ void jaxpar_error_string(int err, char *buf, int len) {
     snprintf(buf, (size_t)len, "%s (MPI error %d)", text, err);
   }
 }
+
+void jaxpar_kernel_failed(MPI_Comm comm, const char *program, int err) {
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  char why[MPI_MAX_ERROR_STRING + 64];
+  jaxpar_error_string(err, why, (int)sizeof why);
+  if (err == MPI_ERR_NO_MEM) {
+    if (rank == 0) fprintf(stderr, "%s: kernel failed: %s\n", program, why);
+    return;
+  }
+  fprintf(stderr, "%s: rank %d: kernel failed: %s\n", program, rank, why);
+  MPI_Abort(comm, 1);
+}

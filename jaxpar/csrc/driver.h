@@ -23,4 +23,12 @@ int jaxpar_check_memory(MPI_Comm comm, const char *program, int64_t need);
  * MPI_ERR_NO_MEM, whose MPI error string names MPI_Alloc_mem). */
 void jaxpar_error_string(int err, char *buf, int len);
 
+/* For the drivers, after a kernel returned err != 0 on this rank. The kernels
+ * agree on a failed allocation (MPI_ERR_NO_MEM on every rank): then rank 0
+ * prints why, once, and this returns, so that every rank can free, call
+ * MPI_Finalize and exit 1. Any other error may be this rank's alone: it prints
+ * why with its rank and calls MPI_Abort. (Not MPI_Abort for the agreed case:
+ * mpiexec may kill the ranks before it has forwarded what they printed.) */
+void jaxpar_kernel_failed(MPI_Comm comm, const char *program, int err);
+
 #endif

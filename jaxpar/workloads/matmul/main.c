@@ -194,10 +194,10 @@ int main(int argc, char **argv) {
       return 2;
     }
     if (err != 0) {
-      char why[MPI_MAX_ERROR_STRING + 64];
-      jaxpar_error_string(err, why, (int)sizeof why);
-      fprintf(stderr, "jaxpar-matmul: rank %d: kernel failed: %s\n", rank, why);
-      MPI_Abort(comm, 1);
+      jaxpar_kernel_failed(comm, "jaxpar-matmul", err); /* returns if all ranks failed */
+      free(a); free(b); free(c);
+      MPI_Finalize();
+      return 1;
     }
     MPI_Allreduce(&local, &slowest, 1, MPI_DOUBLE, MPI_MAX, comm);
     if (iter > 0) total += slowest;

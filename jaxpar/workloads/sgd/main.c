@@ -246,10 +246,11 @@ int main(int argc, char **argv) {
     return 2;
   }
   if (err != 0) {
-    char why[MPI_MAX_ERROR_STRING + 64];
-    jaxpar_error_string(err, why, (int)sizeof why);
-    fprintf(stderr, "jaxpar-sgd: rank %d: kernel failed: %s\n", rank, why);
-    MPI_Abort(comm, 1);
+    jaxpar_kernel_failed(comm, "jaxpar-sgd", err); /* returns if all ranks failed */
+    free(x); free(y); free(losses);
+    for (int p = 0; p < 4; p++) { free(init[p]); free(param[p]); }
+    MPI_Finalize();
+    return 1;
   }
   MPI_Allreduce(&local, &slowest, 1, MPI_DOUBLE, MPI_MAX, comm);
 
@@ -269,10 +270,11 @@ int main(int argc, char **argv) {
     for (int p = 0; p < 4; p++) memcpy(init[p], param[p], (size_t)counts[p] * elem);
     err = train(f32, comm, n, d_in, h, d_out, x, y, init, 1, batch, 0.0, evaluated);
     if (err != 0) {
-      char why[MPI_MAX_ERROR_STRING + 64];
-      jaxpar_error_string(err, why, (int)sizeof why);
-      fprintf(stderr, "jaxpar-sgd: rank %d: kernel failed: %s\n", rank, why);
-      MPI_Abort(comm, 1);
+      jaxpar_kernel_failed(comm, "jaxpar-sgd", err); /* returns if all ranks failed */
+      free(x); free(y); free(losses);
+      for (int p = 0; p < 4; p++) { free(init[p]); free(param[p]); }
+      MPI_Finalize();
+      return 1;
     }
   }
 
