@@ -68,9 +68,13 @@ def prepare(workload: str, impl: str, *inputs, algorithm=None, comm=None, device
         if devices is not None:
             raise ValueError(f"devices= applies to the JAX implementations that run in one process; {impl} "
                              "uses one device in every rank of comm")
+        problem.check_ranks(inputs, arguments, comm.size)
         if entry.runtime == registry.MPI_RUNTIME:
             return module.prepare(*inputs, comm=comm, **arguments)
     from jaxpar.core import jaxenv
+
+    if entry.runtime == registry.JAX_RUNTIME:
+        problem.check_ranks(inputs, arguments, len(jaxenv.select_devices(devices, comm)))
 
     with jaxenv.precision():
         if entry.runtime == registry.JAX_MPI_RUNTIME:

@@ -27,6 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from jaxpar import registry
 from jaxpar.harness import codesize
 from jaxpar.harness import sweep as sweeps
 from jaxpar.harness.sweep import ConfigError
@@ -173,6 +174,15 @@ def measure_hardware(config: dict, console) -> dict:
                                                          concurrent=copies)
             out["core_gemm_gflops_concurrent"][dtype] = {
                 "copies": copies, "gflops": sum(rates) / len(rates), "per_copy": rates}
+    if any(registry.problem(s["workload"]).limit == "bandwidth" for s in config["sweeps"]):
+        # The memory bandwidth of 1 and of `copies` cores at once: the limit of a
+        # bandwidth-bound workload (the stencil) at P ranks is that of min(P, copies) cores.
+        out["triad"] = {"n": settings["triad_n"], "gbps_by_cores": {}, "per_copy": {}}
+        for cores in sorted({1, copies}):
+            with console.status(f"measuring the memory bandwidth of {cores} core(s) at once (STREAM triad)"):
+                rates = hardware.triad_gbps(settings["triad_n"], repeats=10, concurrent=cores)
+            out["triad"]["gbps_by_cores"][str(cores)] = sum(rates)
+            out["triad"]["per_copy"][str(cores)] = rates
     if settings["pingpong"] and max(p for s in config["sweeps"] for p in s["ranks"]) > 1:
         with console.status("measuring MPI ping-pong latency and bandwidth"):
             out["pingpong"] = hardware.measure_pingpong()

@@ -50,6 +50,9 @@ class Problem:
     error_fields: tuple         # the record's relative errors
     tolerance: dict             # dtype -> bound on every error field
     curve: Curve | None = None
+    limit: str = "gemm"         # the hardware limit of its rate: "gemm" (P x the core's GEMM
+                                # rate, record["gflops"]) or "bandwidth" (the memory
+                                # bandwidth of P cores, record["gbytes_per_s"])
 
     def size_label(self, sizes: dict) -> str:
         return " ".join(f"{k}={v}" for k, v in sizes.items())
@@ -57,6 +60,14 @@ class Problem:
     def time_divisor(self, sizes: dict, options: dict) -> int:
         """Repeat time / this = the time per time_unit (e.g. SGD steps, collectives per call)."""
         return 1
+
+    def weak_scaled(self, value: int, ranks: int) -> int:
+        """The weak dimension at P ranks from its per-rank value (the work grows with P)."""
+        return value * ranks
+
+    def per_rank(self, value: int, ranks: int):
+        """The inverse of weak_scaled: one rank's share of the weak dimension."""
+        return value / ranks
 
     # The API side: the public function's arrays and keywords.
     def inputs(self, sizes: dict, dtype: str, seed: int) -> tuple:
@@ -74,6 +85,10 @@ class Problem:
         """Raise ValueError on bad input; return the inputs and arguments normalized."""
         raise NotImplementedError
 
+    def check_ranks(self, inputs: tuple, arguments: dict, ranks: int) -> None:
+        """Raise ValueError where the validated inputs cannot be split over `ranks` (MPI
+        ranks or JAX devices); called by the API on every rank alike."""
+
     # The harness side: correctness and the record.
     def check(self, inputs: tuple, arguments: dict, result, dtype: str) -> dict:
         """The error fields, "tolerance" and "verified" of a result against float64 numpy."""
@@ -87,8 +102,9 @@ class Problem:
 
     # The ideal time per time_unit: compute at P x the single-core rate plus the
     # communication the implementation issues, priced by a jaxpar.core.costmodel.CommModel.
-    def compute_seconds(self, record: dict, core_gflops: float):
-        """None where the workload has no FLOP model."""
+    def compute_seconds(self, record: dict, core_gflops: float, bandwidth_gbps: float | None = None):
+        """None where the workload has no FLOP model. bandwidth_gbps: the memory bandwidth
+        of P cores at once (the triad probe), for a workload whose limit is "bandwidth"."""
         return None
 
     def comm_seconds(self, record: dict, comm):
@@ -102,6 +118,11 @@ class Problem:
         """A list of ("gemm", m, k, n, count): count products of an m x k by a k x n matrix,
         and ("tanh", elements, count); [] where the workload has no local work to price."""
         return []
+
+    def min_memory_bytes(self, record: dict):
+        """The least memory the busiest rank needs for its share of the data (None where
+        the workload does not say), beside the peak memory the runner records."""
+        return None
 
     def ideal_seconds(self, record: dict, core_gflops: float, comm):
         compute, communication = self.compute_seconds(record, core_gflops), self.comm_seconds(record, comm)

@@ -47,3 +47,12 @@ int jaxpar_gemm_f32(int64_t m, int64_t k, int64_t n, const float *a, const float
                k == 0 ? 0.0f : 1.0f, a, k > 0 ? (int)k : 1, b, (int)n, 0.0f, c, (int)n);
   return 0;
 }
+
+/* The memory-bandwidth probe of the stencil's hardware limit
+ * (jaxpar/harness/hardware.py): one pass of STREAM's triad, a = b + scalar c,
+ * which moves 24 bytes per element by STREAM's count (the write-allocate read
+ * of a is not counted, as the stencil's byte count does not count it). */
+void jaxpar_triad_f64(int64_t n, double *restrict a, const double *restrict b,
+                      const double *restrict c, double scalar) {
+  for (int64_t i = 0; i < n; i++) a[i] = b[i] + scalar * c[i];
+}

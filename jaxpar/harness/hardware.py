@@ -1,8 +1,10 @@
 """The hardware limit that every benchmark is compared against, measured in the
-same run: the single-core BLAS GEMM rate (times P), and an alpha-beta model of
-point-to-point communication from an MPI ping-pong.
+same run: the single-core BLAS GEMM rate (times P), the memory bandwidth of 1 and
+of P cores at once (a STREAM-triad probe, the limit of the stencil), and an
+alpha-beta model of point-to-point communication from an MPI ping-pong.
 
     python -m jaxpar.harness.hardware gemm --dtype float64      # one pinned core
+    python -m jaxpar.harness.hardware triad --concurrent 2      # GB/s of each of 2 cores
     mpirun -n 2 python -m jaxpar.harness.hardware pingpong      # alpha, beta
 """
 from __future__ import annotations
@@ -33,6 +35,56 @@ def _gemm_rate(dtype: str, n: int, repeats: int) -> float:
     return 2.0 * n ** 3 / best / 1e9
 
 
+TRIAD_CDEF = "void jaxpar_triad_f64(int64_t n, double *a, const double *b, const double *c, double scalar);"
+TRIAD_BYTES_PER_ELEMENT = 24  # STREAM's count: read b and c, write a
+
+
+def _triad_rate(n: int, repeats: int) -> float:
+    """GB/s of the best of `repeats` passes of the C library's triad (one thread) over
+    three arrays of n doubles, after one untimed pass."""
+    import time
+
+    import numpy as np
+
+    from jaxpar.core import clib
+
+    ffi, lib = clib.open_library(TRIAD_CDEF)
+    a, b, c = np.zeros(n), np.full(n, 1.0), np.full(n, 2.0)  # every page touched before timing
+    pointers = [clib.pointer(ffi, v) for v in (a, b, c)]
+    lib.jaxpar_triad_f64(n, *pointers, 3.0)
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        lib.jaxpar_triad_f64(n, *pointers, 3.0)
+        best = min(best, time.perf_counter() - start)
+    if a[n // 2] != 7.0:
+        raise RuntimeError(f"the triad computed {a[n // 2]}, not 1 + 3 x 2 = 7")
+    return TRIAD_BYTES_PER_ELEMENT * n / best / 1e9
+
+
+def _pinned_copies(function: str, arguments: str, concurrent: int) -> list[float]:
+    """Run jaxpar.harness.hardware.<function>(<arguments>) in `concurrent` processes at once,
+    each pinned to its own core with one BLAS thread; the float each prints, in order."""
+    cores = sorted(os.sched_getaffinity(0))
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    procs = []
+    try:  # each copy dies with this process, and is killed on Ctrl-C or SIGTERM
+        for i in range(concurrent):
+            code = (f"import os; os.sched_setaffinity(0, {{{cores[i % len(cores)]}}}); "
+                    f"from jaxpar.harness.hardware import {function}; "
+                    f"print({function}({arguments}))")
+            procs.append(lifetime.popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                                        text=True, env=env))
+        outputs = [p.communicate()[0] for p in procs]
+        for p, out in zip(procs, outputs):
+            if p.returncode != 0:
+                raise RuntimeError(f"the {function} probe failed (exit {p.returncode})")
+        return [float(out) for out in outputs]
+    finally:
+        for p in procs:
+            lifetime.kill(p)
+
+
 def single_core_gemm_gflops(dtype: str = "float64", n: int = 2048, repeats: int = 3,
                             concurrent: int = 1) -> list[float]:
     """GFLOP/s of numpy GEMM with one OpenBLAS thread on one pinned core.
@@ -41,20 +93,15 @@ def single_core_gemm_gflops(dtype: str = "float64", n: int = 2048, repeats: int 
     the honest per-core rate when P ranks compute together (shared caches,
     memory bandwidth and clocks). Returns one rate per copy.
     """
-    cores = sorted(os.sched_getaffinity(0))
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    procs = []
-    try:  # each copy dies with this process, and is killed on Ctrl-C or SIGTERM
-        for i in range(concurrent):
-            code = (f"import os; os.sched_setaffinity(0, {{{cores[i % len(cores)]}}}); "
-                    f"from jaxpar.harness.hardware import _gemm_rate; "
-                    f"print(_gemm_rate({dtype!r}, {n}, {repeats}))")
-            procs.append(lifetime.popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
-                                        text=True, env=env))
-        return [float(p.communicate()[0]) for p in procs]
-    finally:
-        for p in procs:
-            lifetime.kill(p)
+    return _pinned_copies("_gemm_rate", f"{dtype!r}, {n}, {repeats}", concurrent)
+
+
+def triad_gbps(n: int = 1 << 24, repeats: int = 10, concurrent: int = 1) -> list[float]:
+    """GB/s of STREAM's triad (24 bytes per element) on one pinned core per copy, with
+    `concurrent` copies at once on different cores: their sum is the memory bandwidth of
+    that many cores, the limit of a bandwidth-bound kernel on as many ranks. n doubles per
+    array (the default, 128 MiB each, is far beyond the caches). One rate per copy."""
+    return _pinned_copies("_triad_rate", f"{n}, {repeats}", concurrent)
 
 
 def pingpong(sizes=(8, 1 << 20, 16 << 20), repeats: int = 20) -> dict:
@@ -109,11 +156,16 @@ def main(argv=None):
     gemm.add_argument("--dtype", default="float64", choices=("float64", "float32"))
     gemm.add_argument("--n", type=int, default=2048)
     gemm.add_argument("--concurrent", type=int, default=1)
+    triad = sub.add_parser("triad")
+    triad.add_argument("--n", type=int, default=1 << 24)
+    triad.add_argument("--concurrent", type=int, default=1)
     sub.add_parser("pingpong")
     args = parser.parse_args(argv)
     if args.what == "gemm":
         print(json.dumps({"dtype": args.dtype, "n": args.n,
                           "gflops": single_core_gemm_gflops(args.dtype, args.n, concurrent=args.concurrent)}))
+    elif args.what == "triad":
+        print(json.dumps({"n": args.n, "gbps": triad_gbps(args.n, concurrent=args.concurrent)}))
     else:
         result = pingpong()
         from mpi4py import MPI

@@ -35,8 +35,18 @@ def hardware_efficiency(gflops: float, ranks: int, core_gflops: float) -> float:
     return gflops / (ranks * core_gflops)
 
 
+def bandwidth_limit(bandwidth: dict | None, ranks: int) -> float | None:
+    """The memory bandwidth (GB/s) of P ranks, one core each: the triad probe's at the
+    most cores it ran on that P still fills (sweep.json's triad["gbps_by_cores"], keyed by
+    the number of cores as text); None without the probe."""
+    measured = {int(cores): rate for cores, rate in (bandwidth or {}).items()}
+    usable = [cores for cores in measured if cores <= ranks]
+    return measured[max(usable)] if usable else None
+
+
 def scaling_rows(records, sweep: dict, core_gflops: dict, pingpong: dict | None = None,
-                 collective_fits: dict | None = None, concurrent_gflops: dict | None = None) -> list[dict]:
+                 collective_fits: dict | None = None, concurrent_gflops: dict | None = None,
+                 bandwidth: dict | None = None) -> list[dict]:
     """One row per verified record of a sweep, with its scaling metrics.
 
     records: compare records (status "ok" only are used; a failed check is
@@ -53,6 +63,10 @@ def scaling_rows(records, sweep: dict, core_gflops: dict, pingpong: dict | None 
     concurrent_gflops: per dtype, the mean rate per copy of the single-core GEMM run on
     several cores at once (sweep.json's core_gemm_gflops_concurrent[dtype]["gflops"]); with
     it, "concurrent_efficiency" is the achieved rate over P such copies.
+    bandwidth: GB/s of the triad probe by number of cores (bandwidth_limit). For a workload
+    whose limit is "bandwidth" (the stencil) the hardware limit is that bandwidth, not the
+    GEMM rate: "hw_efficiency" is the record's gbytes_per_s over it, and the ideal time's
+    compute part is the least bytes moved at it ("concurrent_efficiency" does not apply).
     """
     from jaxpar.harness import alphabeta
     from jaxpar import registry
@@ -80,7 +94,15 @@ def scaling_rows(records, sweep: dict, core_gflops: dict, pingpong: dict | None 
         rate = core_gflops.get(r["dtype"])
         comm = alphabeta.comm_model(r, collective_fits or {}, pingpong)
         priced = rate and (pingpong or collective_fits)  # no measured communication: no model
-        compute = definition.compute_seconds(r, rate) if priced else None
+        by_bandwidth = definition.limit == "bandwidth"
+        gbps = bandwidth_limit(bandwidth, r["ranks"]) if by_bandwidth else None
+        compute = definition.compute_seconds(r, rate, gbps) if priced else None
+        # achieved over the hardware limit: GB/s over the bandwidth, or GFLOP/s over P x GEMM
+        if by_bandwidth:
+            hw = r["gbytes_per_s"] / gbps if gbps and r.get("gbytes_per_s") is not None else None
+        else:
+            hw = (hardware_efficiency(r["gflops"], r["ranks"], rate)
+                  if rate and r.get("gflops") is not None else None)
         communication = definition.comm_seconds(r, comm) if priced else None
         model = None if compute is None or communication is None else compute + communication
         rows.append({
@@ -93,11 +115,13 @@ def scaling_rows(records, sweep: dict, core_gflops: dict, pingpong: dict | None 
             "ideal_time": ideal_time(t_one, r["ranks"], scaling) if base else None,
             "speedup": speedup(t_one, times["median"], r["ranks"], scaling) if base else None,
             "efficiency": parallel_efficiency(t_one, times["median"], r["ranks"], scaling) if base else None,
-            "hw_efficiency": (hardware_efficiency(r["gflops"], r["ranks"], rate)
-                              if rate and r.get("gflops") is not None else None),
+            "gbytes_per_s": r.get("gbytes_per_s"),
+            "limit": definition.limit,
+            "hw_efficiency": hw,
             "concurrent_efficiency": (
                 hardware_efficiency(r["gflops"], r["ranks"], (concurrent_gflops or {})[r["dtype"]])
-                if (concurrent_gflops or {}).get(r["dtype"]) and r.get("gflops") is not None else None),
+                if not by_bandwidth and (concurrent_gflops or {}).get(r["dtype"])
+                and r.get("gflops") is not None else None),
             "model_time": model,
             "model_comm": communication,
             "model_source": " + ".join(sorted(comm.used)) or None,
@@ -106,10 +130,8 @@ def scaling_rows(records, sweep: dict, core_gflops: dict, pingpong: dict | None 
             # the spread of the repeats carried into the metrics: values at the q3 and q1 times
             "efficiency_range": ([parallel_efficiency(t_one, times[q], r["ranks"], scaling)
                                   for q in ("q3", "q1")] if base and times["q1"] > 0 else None),
-            "hw_efficiency_range": ([hardware_efficiency(r["gflops"], r["ranks"], rate)
-                                     * times["median"] / times[q] for q in ("q3", "q1")]
-                                    if rate and times["q1"] > 0 and r.get("gflops") is not None
-                                    else None),
+            "hw_efficiency_range": ([hw * times["median"] / times[q] for q in ("q3", "q1")]
+                                    if hw is not None and times["q1"] > 0 else None),
         })
     return rows
 
@@ -125,5 +147,6 @@ def flags(row: dict) -> list[str]:
     if row.get("efficiency") is not None and row["efficiency"] > 1.0 and row["ranks"] > 1:
         out.append("efficiency > 100%")
     if row.get("hw_efficiency") is not None and row["hw_efficiency"] > 1.0:
-        out.append("above the GEMM limit")
+        out.append("above the bandwidth limit" if row.get("limit") == "bandwidth"
+                   else "above the GEMM limit")
     return out

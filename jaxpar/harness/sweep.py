@@ -59,7 +59,7 @@ PINNING_MODES = ("pinned", "unpinned")  # unpinned: the runner's --no-pin, affin
 OPTION_KEYS = {key for w in WORKLOADS.values() for key in w.options}
 SWEEP_KEYS = set(DEFAULTS) | OPTION_KEYS | {"name", "workload", "sizes"}
 TOP_KEYS = (SWEEP_KEYS - {"name", "workload", "sizes"}) | {"title", "hardware", "sweep"}
-HARDWARE_DEFAULTS = {"gemm_n": 1024, "pingpong": True}
+HARDWARE_DEFAULTS = {"gemm_n": 1024, "triad_n": 1 << 24, "pingpong": True}
 
 
 class ConfigError(ValueError):
@@ -181,6 +181,7 @@ def resolve(raw: dict) -> dict:
                           f"allowed: {', '.join(HARDWARE_DEFAULTS)}")
     hardware = {**HARDWARE_DEFAULTS, **hardware}
     _positive_int("[hardware] gemm_n", hardware["gemm_n"])
+    _positive_int("[hardware] triad_n", hardware["triad_n"])
     if not isinstance(hardware["pingpong"], bool):
         raise ConfigError(f"[hardware] pingpong must be true or false, got {hardware['pingpong']!r}")
     title = raw.get("title", "jaxpar comparison")
@@ -376,7 +377,7 @@ def configuration(sweep, impl, algorithm, launch, ranks, dtype, size, pinned=Tru
         launch = "single-process"  # mpirun -n 1 is the same single process
     sizes = dict(size)
     if sweep["scaling"] == "weak":
-        sizes[spec.weak_key] *= ranks
+        sizes[spec.weak_key] = registry.problem(workload).weak_scaled(sizes[spec.weak_key], ranks)
     key = {"workload": workload, "impl": impl, "algorithm": algorithm, "launch": launch,
            "ranks": ranks, "dtype": dtype, "sizes": sizes, "options": sweep["options"],
            "repeats": sweep["repeats"], "warmup": sweep["warmup"], "seed": sweep["seed"]}
@@ -398,9 +399,10 @@ def size_label(workload: str, sizes: dict) -> str:
 
 
 def per_rank_sizes(workload: str, sizes: dict, ranks: int) -> dict:
-    """The sizes of one rank's share in weak scaling (the weak dimension divided by P)."""
+    """The sizes of one rank's share in weak scaling (the weak dimension divided by P, or
+    as the workload scales it: the stencil's n by sqrt(P))."""
     key = WORKLOADS[workload].weak_key
-    return {**sizes, key: sizes[key] / ranks}
+    return {**sizes, key: registry.problem(workload).per_rank(sizes[key], ranks)}
 
 
 def runner_args(configs) -> list[str]:
@@ -424,27 +426,25 @@ def runner_args(configs) -> list[str]:
 
 
 def launch_groups(configs: list[dict]) -> list[list[dict]]:
-    """The configurations one launch runs, in plan order: each alone, except those of a
-    workload with a ladder size (Problem.ladder), which share one launch with every other
-    that differs only in its algorithm and that size (a launch costs seconds; a message
-    size of the collectives, microseconds). Each group is a full product of its algorithms
+    """The configurations one launch runs, in plan order: those that differ only in their
+    algorithm (and, for a workload with a ladder size (Problem.ladder), in that size) share
+    one launch: a launch costs seconds (JAX: about 3.6, of imports and start-up), a message
+    size of the collectives microseconds. The runner prepares, warms up and times each
+    algorithm apart, one after the other. Each group is a full product of its algorithms
     and sizes, as the runner measures them."""
     groups = {}
     for c in configs:
         ladder = registry.problem(c["workload"]).ladder
-        if ladder is None:
-            groups[c["id"]] = [c]
-            continue
         rest = {k: v for k, v in c.items() if k not in ("id", "label", "sweeps", "sizes", "algorithm")}
         rest["sizes"] = {k: v for k, v in c["sizes"].items() if k != ladder}
         groups.setdefault(json.dumps(rest, sort_keys=True), []).append(c)
     out = []
     for group in groups.values():
         ladder = registry.problem(group[0]["workload"]).ladder
-        points = {(c["algorithm"], c["sizes"][ladder]) if ladder else c["id"] for c in group}
+        points = {(c["algorithm"], c["sizes"][ladder] if ladder else None) for c in group}
         algorithms = {c["algorithm"] for c in group}
-        sizes = {c["sizes"][ladder] for c in group} if ladder else set()
-        if ladder and len(points) == len(group) == len(algorithms) * len(sizes):
+        sizes = {c["sizes"][ladder] for c in group} if ladder else {None}
+        if len(points) == len(group) == len(algorithms) * len(sizes):
             out.append(group)
         else:  # not a full product (a resumed sweep's remainder): one launch each
             out += [[c] for c in group]

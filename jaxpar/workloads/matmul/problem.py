@@ -93,7 +93,7 @@ class Matmul(Problem):
                 "flops": flops, "gflops": flops / summary["median"] / 1e9,
                 "gflops_best": flops / summary["min"] / 1e9}
 
-    def compute_seconds(self, record, core_gflops):
+    def compute_seconds(self, record, core_gflops, bandwidth_gbps=None):
         """2mkn at P x the single-core rate."""
         return record["flops"] / (record["ranks"] * core_gflops * 1e9)
 

@@ -168,7 +168,7 @@ class SGD(Problem):
                 "allreduce_bytes": (d_in * h + h + h * d_out + d_out + 1) * np.dtype(dtype).itemsize,
                 "final_loss": float(losses[-1]), "losses": [float(v) for v in losses]}
 
-    def compute_seconds(self, record, core_gflops):
+    def compute_seconds(self, record, core_gflops, bandwidth_gbps=None):
         """The step's gemm FLOPs at P x the core rate; the elementwise work, the batch
         gather and the update are left out."""
         return record["flops_per_step"] / (record["ranks"] * core_gflops * 1e9)
