@@ -11,7 +11,7 @@ from the workload's problem definition; nothing here is specific to one.
 
 Every rank pins itself to its core(s) before numpy or JAX load, generates the
 same seeded inputs, runs warm-up plus timed repeats (barrier first, maximum
-over ranks), gathers the result and checks it against float64 numpy, then times
+over ranks; its peak RSS around them, jaxpar/harness/memory.py), gathers the result and checks it against float64 numpy, then times
 its local work with its own kernel library on every rank at once (local_s, for
 the report's attribution; --no-local-probe skips it). Rank 0 prints the record.
 Exit status: 0 verified, 1 failed its check or crashed, 2 bad arguments or inputs.
@@ -31,7 +31,7 @@ from jaxpar import registry  # imports numpy only: no thread starts before pinni
 from jaxpar.harness import pinning
 
 DTYPE_NAMES = ("float32", "float64")
-SCHEMA_VERSION = 3  # of the record; docs/compare.md says what each version changed
+SCHEMA_VERSION = 4  # of the record; docs/compare.md says what each version changed
 
 
 class RankAwareParser(argparse.ArgumentParser):
@@ -138,6 +138,7 @@ def run_configuration(args, comm, pin_record, algorithm=None, ladder_value=None)
     """Generate the inputs, prepare, time, gather, check: the record of one configuration
     (for a workload with a ladder size: that algorithm, and that size = ladder_value)."""
     from jaxpar import api
+    from jaxpar.harness import memory
     from jaxpar.harness.stats import summarize
     from jaxpar.harness.timing import time_repeats
 
@@ -155,7 +156,12 @@ def run_configuration(args, comm, pin_record, algorithm=None, ladder_value=None)
                                devices=args.devices, **arguments)
     except ValueError as exc:
         raise BadInput(str(exc)) from exc
+    devices = xla_devices(entry, args, comm)  # JAX only: a C or numpy rank never loads JAX
+    stats_before = memory.device_stats(devices)
+    window = memory.Window().start()  # the peak from here to stop(), gather left out
     times, output = time_repeats(prepared.run, comm, args.repeats, args.warmup)
+    per_rank = window.stop()
+    stats_after = memory.device_window(stats_before, memory.device_stats(devices))
     result = prepared.gather(output)
     if problem.algorithms:  # the check needs it, as the implementation did (api.prepare)
         arguments = {**arguments, "algorithm": algorithm}
@@ -185,9 +191,24 @@ def run_configuration(args, comm, pin_record, algorithm=None, ladder_value=None)
         "details": prepared.details,
         "pinning": pin_record,
     }
+    measured = comm.allgather((per_rank, stats_after))
+    record["memory"] = memory.record([m for m, _ in measured], prepared.ranks // comm.size,
+                                     problem.min_memory_bytes(record), [d for _, d in measured])
     record["local_s"], record["local_kernel"] = (
         (None, None) if args.no_local_probe else local_probe(record, problem, entry, args, comm))
     return record
+
+
+def xla_devices(entry, args, comm) -> list:
+    """This process's JAX devices in the run ([] for an MPI implementation), whose
+    memory_stats() the record keeps beside the RSS."""
+    if entry.runtime not in registry.JAX_RUNTIMES:
+        return []
+    import jax
+    from jaxpar.core import jaxenv
+    devices = jaxenv.select_devices(args.devices, comm) if entry.runtime == registry.JAX_RUNTIME \
+        else jax.local_devices()
+    return [d for d in devices if d.process_index == jax.process_index()]
 
 
 def local_probe(record, problem, entry, args, comm):

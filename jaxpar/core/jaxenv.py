@@ -21,6 +21,7 @@ import numpy as np
 from mpi4py import MPI
 
 _distributed = False
+_compiled_memory = None  # memory_analysis() of the last compile_timed, until scoped() takes it
 
 
 def ensure_runtime(comm=MPI.COMM_WORLD):
@@ -46,7 +47,12 @@ def precision():
 
 
 def scoped(prepared):
-    """The PreparedRun with its run() and gather() inside precision()."""
+    """The PreparedRun with its run() and gather() inside precision(), and in its
+    details["xla_memory"] the memory analysis of the kernel its prepare() compiled with
+    compile_timed (None where it compiled none: Keras compiles inside fit)."""
+    global _compiled_memory
+    analysis, _compiled_memory = _compiled_memory, None
+
     def run():
         with precision():
             return prepared.run()
@@ -55,7 +61,8 @@ def scoped(prepared):
         with precision():
             return prepared.gather(output)
 
-    return dataclasses.replace(prepared, run=run, gather=gather)
+    return dataclasses.replace(prepared, run=run, gather=gather,
+                               details={**prepared.details, "xla_memory": analysis})
 
 
 def launch_mode() -> str:
@@ -82,11 +89,34 @@ def select_devices(devices, comm=MPI.COMM_WORLD):
 def compile_timed(kernel, args, comm):
     """Ahead-of-time compile kernel for args; return (compiled, seconds, maximum over ranks).
 
-    Compiling here keeps JIT time out of every timed repeat and reports it apart.
+    Compiling here keeps JIT time out of every timed repeat and reports it apart. The
+    compiled kernel's memory analysis is kept for scoped() (jaxpar.api calls it on every
+    JAX PreparedRun), which puts it in the run's details["xla_memory"].
     """
+    global _compiled_memory
     start = time.perf_counter()
     compiled = kernel.lower(*args).compile()
-    return compiled, comm.allreduce(time.perf_counter() - start, op=MPI.MAX)
+    seconds = comm.allreduce(time.perf_counter() - start, op=MPI.MAX)
+    _compiled_memory = memory_analysis(compiled)
+    return compiled, seconds
+
+
+MEMORY_ANALYSIS = ("argument_size_in_bytes", "output_size_in_bytes", "alias_size_in_bytes",
+                   "temp_size_in_bytes", "generated_code_size_in_bytes", "peak_memory_in_bytes")
+
+
+def memory_analysis(compiled) -> dict | None:
+    """XLA's memory analysis of a compiled kernel, in bytes, for one device (the program
+    each device runs: its shards of the arguments and outputs): arguments, outputs, the
+    outputs aliasing (donated) arguments, temporaries, generated code, and XLA's own peak
+    estimate; None where the backend gives none."""
+    try:
+        stats = compiled.memory_analysis()
+    except Exception:  # not every backend or executable implements it
+        return None
+    if stats is None:
+        return None
+    return {name: int(getattr(stats, name)) for name in MEMORY_ANALYSIS if hasattr(stats, name)}
 
 
 def compile_timed_ordered(kernel, args, comm):
@@ -108,8 +138,12 @@ COMPILE_EVENTS = ("/jax/core/compile/jaxpr_trace_duration",
 def compile_seconds_during(call, comm) -> float:
     """Run call(); return the seconds JAX reported tracing, lowering and compiling in it
     (its monitoring events), maximum over ranks. For a framework that jits inside its own
-    loop (Keras's fit), which leaves no compile step to time apart."""
+    loop (Keras's fit), which leaves no compile step to time apart, and no compiled object
+    whose memory to analyse (details["xla_memory"] is None)."""
     import jax.monitoring
+
+    global _compiled_memory
+    _compiled_memory = None  # none from an earlier prepare() that failed before scoped()
 
     seconds = []
 

@@ -236,6 +236,97 @@ def compile_table(records) -> Table:
     return table
 
 
+def fmt_bytes(nbytes, prefix="") -> str:
+    """Bytes in binary units, 3 significant digits ("12.5 MiB"); — for None."""
+    if nbytes is None:
+        return "—"
+    for unit, scale in (("GiB", 2 ** 30), ("MiB", 2 ** 20), ("KiB", 2 ** 10)):
+        if abs(nbytes) >= scale:
+            return f"{prefix}{nbytes / scale:.3g} {unit}"
+    return f"{prefix}{nbytes} B"
+
+
+MEMORY_NOTE = (
+    "Peak RSS: the largest resident set of any process during the warm-up and timed repeats "
+    "(the kernel's high-water mark VmHWM, reset to the current RSS just before them; the gather "
+    "and the check come after). It counts the interpreter, the libraries and the global inputs "
+    "every rank is passed (the API's design), so the figures to read for copies are growth (the "
+    "peak over the RSS just before the repeats: outputs, temporaries, copies, and memory the "
+    "allocator keeps after a free; the runner drops each repeat's output before the next "
+    "run) and XLA's. A single-process JAX run is one process holding "
+    "all P devices: its peak and growth are the process's, its minimum P x one device's "
+    "(shown as P x ...). XLA temp and args + outputs: the memory analysis of the compiled "
+    "kernel, for one device's program (outputs that alias donated arguments counted once); — "
+    "for C and numpy, and for keras, which compiles inside fit. Minimum: the least memory the "
+    "busiest rank needs (the workload's min_memory_bytes), peak / min the peak RSS over it; — "
+    "where the workload gives none. A ≤ marks a process whose high-water mark could not be "
+    "reset (method getrusage): its peak is the process's since it started.")
+
+
+def _memory_rows(workload, records):
+    """The verified records of a workload that carry a memory record; for a workload with a
+    ladder size (the collectives' bytes), only each series' largest."""
+    ok = [r for r in records if r.get("status") == "ok" and r["workload"] == workload
+          and r.get("memory")]
+    ladder = registry.problem(workload).ladder
+    if not ladder:
+        return ok
+    largest = {}
+    for r in ok:
+        key = json.dumps([r["impl"], r["algorithm"], r["launch"], r["ranks"], r["dtype"],
+                          r.get("pinned"), {k: v for k, v in r["sizes"].items() if k != ladder}])
+        if key not in largest or r["sizes"][ladder] > largest[key]["sizes"][ladder]:
+            largest[key] = r
+    return list(largest.values())
+
+
+def memory_table(workload, records) -> Table:
+    """Peak memory per rank of every verified run of a workload (the record's "memory" and
+    details["xla_memory"]), against the workload's minimum where it gives one."""
+    ladder = registry.problem(workload).ladder
+    table = Table(f"{workload}: peak memory per rank",
+                  ["impl", "alg.", "launch", "P", "dtype", "size", "peak RSS", "growth",
+                   "XLA temp", "XLA args + outputs", "minimum", "peak / min"],
+                  note=MEMORY_NOTE + (f" Each series at its largest {ladder} only." if ladder else ""))
+    order = {impl: i for i, impl in enumerate(IMPLEMENTATIONS)}
+    for r in sorted(_memory_rows(workload, records),
+                    key=lambda r: (r["dtype"], json.dumps(r["sizes"], sort_keys=True), order[r["impl"]],
+                                   str(r["algorithm"]), r["ranks"], r["launch"])):
+        m, xla = r["memory"], (r.get("details") or {}).get("xla_memory")
+        bound = "≤ " if m["method"] != "proc_clear_refs" else ""
+        devices, minimum = m["devices_per_process"], m["min_bytes_per_rank"]
+        if minimum is None:
+            min_text, ratio = "—", "—"
+        else:
+            min_text = fmt_bytes(minimum) if devices == 1 else f"{devices} x {fmt_bytes(minimum)}"
+            ratio = f"{bound}{m['max_peak_rss_run_bytes'] / (devices * minimum):.3g}"
+        launch = r["launch"] + (" unpinned" if r.get("pinned") is False else "")
+        table.rows.append([
+            r["impl"], r["algorithm"] or "—", launch, r["ranks"], r["dtype"],
+            size_label(workload, r["sizes"]), fmt_bytes(m["max_peak_rss_run_bytes"], bound),
+            fmt_bytes(m["max_run_growth_bytes"], bound),
+            fmt_bytes(xla["temp_size_in_bytes"]) if xla else "—",
+            fmt_bytes(xla["argument_size_in_bytes"] + xla["output_size_in_bytes"]
+                      - xla["alias_size_in_bytes"]) if xla else "—",
+            min_text, ratio])
+    return table
+
+
+def memory_section(workloads, records):
+    """The "Peak memory per rank" section: (markdown lines, tables), a table per workload
+    with a verified run that recorded its memory; no lines where none did."""
+    md, tables = [], []
+    for workload in workloads:
+        table = memory_table(workload, records)
+        if not table.rows:
+            continue
+        tables.append(table)
+        ladder = registry.problem(workload).ladder
+        md += [f"### {workload}", ""] + ([f"Each series at its largest {ladder} only.", ""] if ladder else [])
+        md += [markdown_table(table), ""]
+    return (["## Peak memory per rank", "", MEMORY_NOTE, ""] + md if tables else []), tables
+
+
 def codesize_rows(records, counted, core_gflops):
     """The code-size table (counted: codesize.table() rows), each row with the best
     achieved performance of that implementation: its highest fraction of the hardware
@@ -729,6 +820,10 @@ def render(outdir) -> Report:
     tables.append(compiles)
     md += ["## JIT compile time", "", compiles.note, ""]
     md += [markdown_table(compiles), ""] if compiles.rows else ["No verified run compiles.", ""]
+
+    text, memory_tables = memory_section(workloads, records)
+    md += text
+    tables += memory_tables
     results.write_scaling_csv(outdir / "scaling.csv", scaling_csv)
 
     md += ["## GFLOP/s against problem size", ""]

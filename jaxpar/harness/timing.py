@@ -14,6 +14,9 @@ def time_repeats(run, comm, repeats: int, warmup: int = 1):
     """
     times, output = [], None
     for i in range(warmup + repeats):
+        # the previous output is dropped before the next run: a JAX run allocates a new
+        # one, which would otherwise sit beside the old (C writes into one buffer)
+        output = None
         comm.Barrier()
         start = time.perf_counter()
         output = run()
