@@ -78,10 +78,11 @@ def build_parser():
                                 f"{problem.algorithms[0]}); each is measured at every "
                                 f"--{problem.ladder.replace('_', '-')}, a record each")
         elif problem.algorithms:
-            p.add_argument("--algorithm", default=None,
-                           help=f"one of: {', '.join(problem.algorithms)} (default "
+            p.add_argument("--algorithm", default=None, nargs="+",
+                           help=f"one or more of: {', '.join(problem.algorithms)} (default "
                                 f"{problem.algorithms[0]}; an implementation that chooses its own "
-                                "partitioning takes none)")
+                                "partitioning takes none); each is prepared, warmed up and timed "
+                                "apart, a record each")
         for key, help_text in problem.sizes.items():
             if key == problem.ladder:  # several values, measured one after another, a record each
                 p.add_argument("--" + key.replace("_", "-"), dest=key, type=positive_int, nargs="+",

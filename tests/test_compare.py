@@ -172,7 +172,7 @@ def test_report_refers_to_every_plot_and_table(tiny):
         if path.suffix in (".png", ".svg"):
             assert f"({path.name})" in report, path.name
     for heading in ("## Methodology", "## Failures", "## Sweep matmul-strong", "## Sweep matmul-weak",
-                    "## Sweep sgd-strong", "## JIT compile time", "## GFLOP/s against problem size",
+                    "## Sweep sgd-strong", "## JIT compile time", "## Rate against problem size",
                     "## SGD loss curves", "## Code size"):
         assert heading in report
     assert "matmul-strong: 2 timed repeats after 1 warm-up" in report
@@ -516,6 +516,25 @@ def test_plan_ids_are_stable_and_weak_scaling_scales_the_weak_dimension():
     args = sweep.runner_args(plan[0])
     assert args[:2] == ["--impl", "c_mpi"] and "--d-in" in args and "--lr" in args
     assert "--algorithm" not in args
+
+
+def test_one_launch_runs_every_algorithm_and_the_stencil_weak_scales_by_area():
+    raw = {"ranks": [1, 4], "implementations": ["c_mpi", "jax_auto"], "launch": ["mpirun"],
+           "sweep": [{"name": "m", "workload": "matmul", "algorithms": ["summa", "allgather"],
+                      "sizes": [{"m": 8, "k": 8, "n": 8}]},
+                     {"name": "s", "workload": "stencil", "scaling": "weak",
+                      "sizes": [{"n": 100, "radius": 2, "iterations": 3}]}]}
+    plan = sweep.plan(sweep.resolve(raw))
+    groups = sweep.launch_groups([c for c in plan if c["workload"] == "matmul"])
+    # c_mpi: summa and allgather in one launch per P; jax_auto (no algorithm) alone
+    assert sorted((g[0]["impl"], g[0]["ranks"], [c["algorithm"] for c in g]) for g in groups) == [
+        ("c_mpi", 1, ["summa", "allgather"]), ("c_mpi", 4, ["summa", "allgather"]),
+        ("jax_auto", 1, [None]), ("jax_auto", 4, [None])]
+    args = sweep.runner_args(next(g for g in groups if len(g) == 2))
+    assert args[args.index("--algorithm"):][:3] == ["--algorithm", "summa", "allgather"]
+    stencil = [c for c in plan if c["workload"] == "stencil" and c["impl"] == "c_mpi"]
+    assert [c["sizes"]["n"] for c in stencil] == [100, 200]  # n grows with sqrt(P)
+    assert sweep.per_rank_sizes("stencil", stencil[1]["sizes"], 4)["n"] == 100
 
 
 def test_top_level_implementations_apply_to_each_workload_they_exist_in():

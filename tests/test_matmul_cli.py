@@ -103,6 +103,16 @@ def test_standalone_matmul_kernel_out_of_memory_says_so():
 RUNNER = [sys.executable, "-m", "jaxpar.run", "matmul"]
 
 
+def test_runner_times_several_algorithms_in_one_launch(tmp_path):
+    out = tmp_path / "records.jsonl"
+    result = run_mpi(2, RUNNER + ["--impl", "c_mpi", "--algorithm", "summa", "allgather", "--m", 30,
+                                  "--k", 20, "--n", 10, "--repeats", 2, "--output", out])
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["algorithm"] for r in records] == ["summa", "allgather"]
+    assert all(r["verified"] and len(r["times_s"]) == 2 for r in records)
+
+
 @pytest.mark.parametrize("impl,algorithm", [("c_mpi", "summa"), ("c_mpi", "allgather"),
                                             ("mpi4py", "summa"), ("jax", "summa"),
                                             ("jax_pmap", "allgather"), ("jax_auto", None)])

@@ -83,8 +83,23 @@ def series_name(impl, algorithm, launch) -> str:
 
 # ---------------------------------------------------------------- tables
 
+BANDWIDTH_NOTE = (
+    " HW limit: the memory bandwidth of P cores at once, measured in this sweep by a STREAM "
+    "triad (the hardware section), and % HW the run's GB/s over it: GB/s counts the least "
+    "traffic, IN and OUT each read and written once per iteration. GFLOP/s uses PRK's count, "
+    "(2(4R+1) + 1) per interior point. α-β ideal: those bytes at that bandwidth plus the halo "
+    "exchange of the busiest rank, each message priced by the sendrecv fit of the same "
+    "transport measured by the collectives workload in this sweep (\"fit\"), else by the MPI "
+    "ping-pong's alpha and beta (\"ping-pong\"; — without either); ideal/median near 1 is as "
+    "fast as the model allows. Flags: IQR over {noisy:.0f}% of the median (noise), efficiency "
+    "over 100% (at P > 1: noise or cache effects, e.g. blocks that fit a cache the whole grid "
+    "does not), or a rate above the bandwidth limit (a grid that fits the caches).")
+
+
 def scaling_table(sweep, rows) -> Table:
     spec = WORKLOADS[sweep["workload"]]
+    if registry.problem(sweep["workload"]).limit == "bandwidth":
+        return bandwidth_scaling_table(sweep, rows, spec)
     table = Table(
         f"{sweep['name']}: {sweep['workload']}, {sweep['scaling']} scaling",
         ["impl", "alg.", "launch", "P", "dtype", "size", f"median/{spec.time_unit}", "min",
@@ -118,6 +133,33 @@ def scaling_table(sweep, rows) -> Table:
                            fmt_pct(r["hw_efficiency"]), fmt_pct(r["concurrent_efficiency"]),
                            fmt_time(r["model_time"]),
                            r["model_source"] or "—", fmt(r["of_model"], ".2f"), "; ".join(stats.flags(r)) or "—"])
+    return table
+
+
+def bandwidth_scaling_table(sweep, rows, spec) -> Table:
+    """The scaling table of a bandwidth-bound workload (the stencil): GB/s against the
+    triad bandwidth of P cores, in place of GFLOP/s against the GEMM rate."""
+    table = Table(
+        f"{sweep['name']}: {sweep['workload']}, {sweep['scaling']} scaling",
+        ["impl", "launch", "transport", "P", "dtype", "size", f"median/{spec.time_unit}", "min", "IQR",
+         "GB/s", "GFLOP/s", "speedup", "eff.", "% HW", "α-β ideal", "source", "ideal/median", "flags"],
+        note=("Speedup and efficiency against the same implementation at P = 1; "
+              + ("strong scaling: fixed global size, speedup T(1)/T(P), efficiency T(1)/(P T(P))."
+                 if sweep["scaling"] == "strong" else
+                 f"weak scaling: area per rank fixed ({spec.weak_key} grows with sqrt(P)), "
+                 "speedup P T(1)/T(P), efficiency T(1)/T(P).")
+              + BANDWIDTH_NOTE.format(noisy=100 * stats.NOISY_IQR)))
+    order = {impl: i for i, impl in enumerate(IMPLEMENTATIONS)}
+    for r in sorted(rows, key=lambda r: (r["dtype"], json.dumps(r["problem"][3]), order[r["impl"]],
+                                         r["ranks"], r["launch"])):
+        t = r["time"]
+        table.rows.append([r["impl"], r["launch"], r.get("transport") or "—", r["ranks"], r["dtype"],
+                           size_label(r["workload"], r["sizes"]), fmt_time(t["median"]),
+                           fmt_time(t["min"]), fmt_time(t["iqr"]), fmt(r["gbytes_per_s"], ".2f"),
+                           fmt(r["gflops"], ".2f"), fmt(r["speedup"], ".2f"), fmt_pct(r["efficiency"]),
+                           fmt_pct(r["hw_efficiency"]), fmt_time(r["model_time"]),
+                           r["model_source"] or "—", fmt(r["of_model"], ".2f"),
+                           "; ".join(stats.flags(r)) or "—"])
     return table
 
 
@@ -327,17 +369,17 @@ def memory_section(workloads, records):
     return (["## Peak memory per rank", "", MEMORY_NOTE, ""] + md if tables else []), tables
 
 
-def codesize_rows(records, counted, core_gflops):
+def codesize_rows(records, counted, core_gflops, bandwidth=None):
     """The code-size table (counted: codesize.table() rows), each row with the best
     achieved performance of that implementation: its highest fraction of the hardware
-    limit at the largest P any verified run of the workload reached."""
+    limit (stats.hw_fraction: the GEMM rate, or the memory bandwidth for the stencil) at
+    the largest P any verified run of the workload reached."""
     rows = [dict(row) for row in counted]
     for row in rows:
         ok = [r for r in records if r.get("status") == "ok" and r["workload"] == row["workload"]]
         top = max((r["ranks"] for r in ok), default=None)
-        effs = [(stats.hardware_efficiency(r["gflops"], r["ranks"], core_gflops[r["dtype"]]), r["launch"])
-                for r in ok if r["ranks"] == top and r["impl"] == row["impl"] and r["dtype"] in core_gflops
-                and r.get("gflops") is not None]
+        effs = [(fraction, r["launch"]) for r in ok if r["ranks"] == top and r["impl"] == row["impl"]
+                and (fraction := stats.hw_fraction(r, core_gflops, bandwidth)) is not None]
         best = max(effs, default=(None, None))
         row["perf_ranks"] = top
         row["hw_efficiency"], row["perf_launch"] = best
@@ -495,7 +537,9 @@ def plot_efficiency(sweep, rows, outdir) -> str:
         top.set_ylabel("parallel efficiency vs own P = 1 (IQR bars)")
         top.set_title(_panel_title(sweep, key, panel), fontsize=10)
         bottom.axhline(1.0, color="gray", linestyle=":", linewidth=1)
-        bottom.set_ylabel("fraction of P x single-core GEMM rate")
+        bottom.set_ylabel("fraction of the memory bandwidth of P cores"
+                          if registry.problem(sweep["workload"]).limit == "bandwidth"
+                          else "fraction of P x single-core GEMM rate")
         for ax in (top, bottom):
             _rank_axis(ax, ranks)
             ax.set_ylim(0, max(1.1, 1.05 * ax.get_ylim()[1]))
@@ -506,12 +550,20 @@ def plot_efficiency(sweep, rows, outdir) -> str:
     return _save(fig, outdir, f"{sweep['name']}_efficiency")
 
 
-def plot_gflops_vs_size(workload, records, core_gflops, outdir) -> str | None:
+def plot_gflops_vs_size(workload, records, core_gflops, outdir, bandwidth=None) -> str | None:
+    """GFLOP/s against FLOPs per time unit, one panel per P, with the GEMM limit; for a
+    bandwidth-bound workload (the stencil) GB/s against bytes per iteration, with the
+    triad bandwidth of P cores."""
     spec = WORKLOADS[workload]
     ok = [r for r in records if r.get("status") == "ok" and r["workload"] == workload]
     if not ok:
         return None
     ranks = sorted({r["ranks"] for r in ok})
+    if registry.problem(workload).limit == "bandwidth":
+        return _plot_rate_vs_size(workload, ok, ranks, outdir, "gbytes_per_s", "bytes_per_iteration",
+                                  {p: stats.bandwidth_limit(bandwidth, p) for p in ranks},
+                                  "GB/s (median time, IQR bars)", "least bytes moved per iteration",
+                                  "memory bandwidth", "gbps_vs_size")
     top = 1.1 * max([r["gflops"] for r in ok] + [max(ranks) * rate for rate in core_gflops.values()])
     order = {impl: i for i, impl in enumerate(IMPLEMENTATIONS)}
     fig, axes = plt.subplots(1, len(ranks), figsize=(5.2 * len(ranks) + 2.5, 4.4), squeeze=False,
@@ -546,6 +598,43 @@ def plot_gflops_vs_size(workload, records, core_gflops, outdir) -> str | None:
     _figure_legend(fig, axes[0])
     fig.suptitle(f"{workload}: GFLOP/s against problem size")
     return _save(fig, outdir, f"{workload}_gflops_vs_size")
+
+
+def _plot_rate_vs_size(workload, ok, ranks, outdir, rate_field, size_field, limits, ylabel, xlabel,
+                       limit_name, stem) -> str:
+    """One panel per P: each implementation's rate against its problem size, with the limit
+    of P (limits[P], None where unmeasured) dotted."""
+    spec = WORKLOADS[workload]
+    order = {impl: i for i, impl in enumerate(IMPLEMENTATIONS)}
+    top = 1.1 * max([r[rate_field] for r in ok] + [v for v in limits.values() if v])
+    fig, axes = plt.subplots(1, len(ranks), figsize=(5.2 * len(ranks) + 2.5, 4.4), squeeze=False,
+                             sharey=True, layout="constrained")
+    for ax, p in zip(axes[0], ranks):
+        lines = {}
+        for r in ok:
+            if r["ranks"] == p:
+                lines.setdefault((r["impl"], r["algorithm"], r["launch"]), []).append(r)
+        for (impl, algorithm, launch), line in sorted(lines.items(), key=lambda kv: (order[kv[0][0]], str(kv[0][1:]))):
+            line.sort(key=lambda r: r[size_field])
+            t = [r[spec.time_field] for r in line]
+            err = [[r[rate_field] * (1 - s["median"] / s["q3"]) for r, s in zip(line, t)],
+                   [r[rate_field] * (s["median"] / s["q1"] - 1) if s["q1"] > 0 else 0 for r, s in zip(line, t)]]
+            ax.errorbar([r[size_field] for r in line], [r[rate_field] for r in line], yerr=err, capsize=3,
+                        **style(impl, algorithm, launch))
+        if limits.get(p):
+            ax.axhline(limits[p], color="gray", linestyle=":", linewidth=1)
+            ax.annotate(f"{limit_name} of {p} core(s): {limits[p]:.1f}", (0.02, limits[p]), fontsize=7,
+                        xycoords=("axes fraction", "data"), va="bottom", color="gray")
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel(f"problem size: {xlabel}")
+        ax.set_ylabel(ylabel)
+        ax.set_title(f"P = {p}", fontsize=10)
+        ax.set_ylim(0, top)
+        ax.grid(True, which="both", alpha=0.3)
+    _figure_legend(fig, axes[0])
+    fig.suptitle(f"{workload}: {ylabel.split(' ')[0]} against problem size")
+    return _save(fig, outdir, f"{workload}_{stem}")
 
 
 def plot_curves(workload, records, outdir) -> tuple[str | None, list]:
@@ -767,6 +856,14 @@ def render(outdir) -> Report:
                       + ", ".join(f"{v:.2f}" for v in rate["per_copy"]) + "), the per-core rate "
                       "when the ranks share caches, memory bandwidth and clocks; the scaling "
                       "tables' \"of P concurrent dgemms\" is the achieved rate over P times it.")
+    triad = meta["hardware"].get("triad")
+    if triad:
+        md.append("- Memory bandwidth (STREAM triad a = b + s c in C, one thread per core, "
+                  f"{triad['n']} doubles an array, 24 bytes an element, best of 10): "
+                  + ", ".join(f"**{rate:.2f} GB/s** on {cores} core{'s' if int(cores) > 1 else ''} at once"
+                              for cores, rate in triad["gbps_by_cores"].items())
+                  + ", measured at the start of this sweep: the hardware limit of the stencil at P "
+                  "ranks (the bandwidth of P cores; beyond the cores measured, the most measured).")
     ping = meta["hardware"].get("pingpong")
     if ping:
         md.append(f"- MPI ping-pong between two ranks: latency alpha = {ping['alpha_s'] * 1e6:.2f} µs, "
@@ -788,13 +885,14 @@ def render(outdir) -> Report:
         md += text
         tables += ladder_tables
         plots += stems
+    bandwidth = (triad or {}).get("gbps_by_cores")
     concurrent = {dtype: rate["gflops"]
                   for dtype, rate in meta["hardware"].get("core_gemm_gflops_concurrent", {}).items()}
     for sweep in sweeps:
         if sweep["workload"] in ladders:
             continue
         rows = stats.scaling_rows(records, sweep, core, meta["hardware"].get("pingpong"), fits,
-                                  concurrent)
+                                  concurrent, bandwidth)
         scaling_csv += [{"sweep": sweep["name"], "scaling": sweep["scaling"], **row} for row in rows]
         table = scaling_table(sweep, rows)
         tables.append(table)
@@ -826,13 +924,15 @@ def render(outdir) -> Report:
     tables += memory_tables
     results.write_scaling_csv(outdir / "scaling.csv", scaling_csv)
 
-    md += ["## GFLOP/s against problem size", ""]
+    md += ["## Rate against problem size", ""]
     for workload in [w for w in workloads if w not in ladders]:
-        stem = plot_gflops_vs_size(workload, records, core, outdir)
+        stem = plot_gflops_vs_size(workload, records, core, outdir, bandwidth)
         if stem:
             plots.append(stem)
-            md += [f"![{workload}: GFLOP/s against size]({stem}.png)", "",
-                   f"{workload}: GFLOP/s of every verified run against its FLOP count, one panel per P; "
+            rate, size = (("GB/s", "least bytes per iteration")
+                          if registry.problem(workload).limit == "bandwidth" else ("GFLOP/s", "FLOP count"))
+            md += [f"![{workload}: {rate} against size]({stem}.png)", "",
+                   f"{workload}: {rate} of every verified run against its {size}, one panel per P; "
                    f"dotted: the hardware limit ([SVG]({stem}.svg)).", ""]
 
     for workload in workloads:
@@ -852,7 +952,7 @@ def render(outdir) -> Report:
 
     # counted when the sweep started, so that a later rendering reports the code that ran
     counted = meta.get("codesize") or codesize.table(workloads)
-    rows = codesize_rows(records, counted, core)
+    rows = codesize_rows(records, counted, core, bandwidth)
     table = codesize_table(rows)
     tables.append(table)
     md += ["## Code size", "", table.note, "", markdown_table(table), ""]
@@ -900,4 +1000,6 @@ interquartile range (IQR) of the repeat times; GFLOP/s uses the median. Every re
 against a float64 numpy reference; a run that fails its check is listed under Failures and
 neither plotted nor used as a baseline. Speedup and efficiency compare each implementation with
 itself at P = 1 (same launch mode where there is one); the hardware limit is P times the
-single-core GEMM rate measured at the start of the sweep."""
+single-core GEMM rate measured at the start of the sweep, and for the stencil, which is
+memory-bound, the memory bandwidth of P cores measured by a STREAM triad at the start of the
+sweep."""

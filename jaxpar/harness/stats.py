@@ -44,6 +44,20 @@ def bandwidth_limit(bandwidth: dict | None, ranks: int) -> float | None:
     return measured[max(usable)] if usable else None
 
 
+def hw_fraction(record: dict, core_gflops: dict, bandwidth: dict | None) -> float | None:
+    """A verified record's rate over its workload's hardware limit: GB/s over the memory
+    bandwidth of P cores (bandwidth_limit) for a bandwidth-bound workload, else GFLOP/s over
+    P x the single-core GEMM rate of its dtype; None where that limit was not measured."""
+    from jaxpar import registry
+
+    if registry.problem(record["workload"]).limit == "bandwidth":
+        gbps = bandwidth_limit(bandwidth, record["ranks"])
+        return record["gbytes_per_s"] / gbps if gbps and record.get("gbytes_per_s") is not None else None
+    rate = core_gflops.get(record["dtype"])
+    return (hardware_efficiency(record["gflops"], record["ranks"], rate)
+            if rate and record.get("gflops") is not None else None)
+
+
 def scaling_rows(records, sweep: dict, core_gflops: dict, pingpong: dict | None = None,
                  collective_fits: dict | None = None, concurrent_gflops: dict | None = None,
                  bandwidth: dict | None = None) -> list[dict]:
@@ -97,12 +111,7 @@ def scaling_rows(records, sweep: dict, core_gflops: dict, pingpong: dict | None 
         by_bandwidth = definition.limit == "bandwidth"
         gbps = bandwidth_limit(bandwidth, r["ranks"]) if by_bandwidth else None
         compute = definition.compute_seconds(r, rate, gbps) if priced else None
-        # achieved over the hardware limit: GB/s over the bandwidth, or GFLOP/s over P x GEMM
-        if by_bandwidth:
-            hw = r["gbytes_per_s"] / gbps if gbps and r.get("gbytes_per_s") is not None else None
-        else:
-            hw = (hardware_efficiency(r["gflops"], r["ranks"], rate)
-                  if rate and r.get("gflops") is not None else None)
+        hw = hw_fraction(r, core_gflops, bandwidth)
         communication = definition.comm_seconds(r, comm) if priced else None
         model = None if compute is None or communication is None else compute + communication
         rows.append({
