@@ -177,12 +177,14 @@ def measure_hardware(config: dict, console) -> dict:
     if any(registry.problem(s["workload"]).limit == "bandwidth" for s in config["sweeps"]):
         # The memory bandwidth of 1 and of `copies` cores at once: the limit of a
         # bandwidth-bound workload (the stencil) at P ranks is that of min(P, copies) cores.
-        out["triad"] = {"n": settings["triad_n"], "gbps_by_cores": {}, "per_copy": {}}
+        out["bandwidth"] = {"n": settings["bandwidth_n"], "gbps_by_cores": {},
+                            "triad_gbps_by_cores": {}, "per_copy": {}}
         for cores in sorted({1, copies}):
-            with console.status(f"measuring the memory bandwidth of {cores} core(s) at once (STREAM triad)"):
-                rates = hardware.triad_gbps(settings["triad_n"], repeats=10, concurrent=cores)
-            out["triad"]["gbps_by_cores"][str(cores)] = sum(rates)
-            out["triad"]["per_copy"][str(cores)] = rates
+            with console.status(f"measuring the memory bandwidth of {cores} core(s) at once (STREAM)"):
+                rates = hardware.bandwidth_gbps(settings["bandwidth_n"], repeats=10, concurrent=cores)
+            out["bandwidth"]["gbps_by_cores"][str(cores)] = sum(r["daxpy"] for r in rates)
+            out["bandwidth"]["triad_gbps_by_cores"][str(cores)] = sum(r["triad"] for r in rates)
+            out["bandwidth"]["per_copy"][str(cores)] = rates
     if settings["pingpong"] and max(p for s in config["sweeps"] for p in s["ranks"]) > 1:
         with console.status("measuring MPI ping-pong latency and bandwidth"):
             out["pingpong"] = hardware.measure_pingpong()

@@ -104,7 +104,7 @@ class Problem:
     # communication the implementation issues, priced by a jaxpar.core.costmodel.CommModel.
     def compute_seconds(self, record: dict, core_gflops: float, bandwidth_gbps: float | None = None):
         """None where the workload has no FLOP model. bandwidth_gbps: the memory bandwidth
-        of P cores at once (the triad probe), for a workload whose limit is "bandwidth"."""
+        of P cores at once (the STREAM probe), for a workload whose limit is "bandwidth"."""
         return None
 
     def comm_seconds(self, record: dict, comm):

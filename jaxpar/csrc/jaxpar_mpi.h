@@ -38,9 +38,11 @@ int jaxpar_gemm_f64(int64_t m, int64_t k, int64_t n, const double *a, const doub
 int jaxpar_gemm_f32(int64_t m, int64_t k, int64_t n, const float *a, const float *b,
                     float *c);
 
-/* One pass of STREAM's triad, a = b + scalar c over n elements: the memory
- * bandwidth probe of the report's hardware limit (jaxpar/harness/hardware.py). */
+/* One pass of STREAM's triad, a = b + scalar c, and of STREAM2's DAXPY,
+ * a = a + scalar b, over n elements: the memory-bandwidth probes of the
+ * report's hardware limit (jaxpar/harness/hardware.py). */
 void jaxpar_triad_f64(int64_t n, double *a, const double *b, const double *c, double scalar);
+void jaxpar_daxpy_f64(int64_t n, double *a, const double *b, double scalar);
 
 /* MPI_Get_library_version of the libmpi this library was linked against. */
 int jaxpar_mpi_library_version(char *buf, int len);

@@ -48,11 +48,17 @@ int jaxpar_gemm_f32(int64_t m, int64_t k, int64_t n, const float *a, const float
   return 0;
 }
 
-/* The memory-bandwidth probe of the stencil's hardware limit
- * (jaxpar/harness/hardware.py): one pass of STREAM's triad, a = b + scalar c,
- * which moves 24 bytes per element by STREAM's count (the write-allocate read
- * of a is not counted, as the stencil's byte count does not count it). */
+/* The memory-bandwidth probes of the stencil's hardware limit
+ * (jaxpar/harness/hardware.py), one pass each. STREAM's triad, a = b + scalar c:
+ * 24 bytes an element by STREAM's count, which leaves out the read of a that
+ * its store causes (write-allocate). STREAM2's DAXPY, a = a + scalar b: 24 bytes
+ * an element, all of them moved, since a's store goes to a line just read, as
+ * the stencil's IN += 1 and OUT += stencil do. */
 void jaxpar_triad_f64(int64_t n, double *restrict a, const double *restrict b,
                       const double *restrict c, double scalar) {
   for (int64_t i = 0; i < n; i++) a[i] = b[i] + scalar * c[i];
+}
+
+void jaxpar_daxpy_f64(int64_t n, double *restrict a, const double *restrict b, double scalar) {
+  for (int64_t i = 0; i < n; i++) a[i] += scalar * b[i];
 }

@@ -84,8 +84,8 @@ def series_name(impl, algorithm, launch) -> str:
 # ---------------------------------------------------------------- tables
 
 BANDWIDTH_NOTE = (
-    " HW limit: the memory bandwidth of P cores at once, measured in this sweep by a STREAM "
-    "triad (the hardware section), and % HW the run's GB/s over it: GB/s counts the least "
+    " HW limit: the memory bandwidth of P cores at once, measured in this sweep by STREAM2's "
+    "DAXPY (the hardware section), and % HW the run's GB/s over it: GB/s counts the least "
     "traffic, IN and OUT each read and written once per iteration. GFLOP/s uses PRK's count, "
     "(2(4R+1) + 1) per interior point. α-β ideal: those bytes at that bandwidth plus the halo "
     "exchange of the busiest rank, each message priced by the sendrecv fit of the same "
@@ -138,7 +138,7 @@ def scaling_table(sweep, rows) -> Table:
 
 def bandwidth_scaling_table(sweep, rows, spec) -> Table:
     """The scaling table of a bandwidth-bound workload (the stencil): GB/s against the
-    triad bandwidth of P cores, in place of GFLOP/s against the GEMM rate."""
+    memory bandwidth of P cores, in place of GFLOP/s against the GEMM rate."""
     table = Table(
         f"{sweep['name']}: {sweep['workload']}, {sweep['scaling']} scaling",
         ["impl", "launch", "transport", "P", "dtype", "size", f"median/{spec.time_unit}", "min", "IQR",
@@ -553,7 +553,7 @@ def plot_efficiency(sweep, rows, outdir) -> str:
 def plot_gflops_vs_size(workload, records, core_gflops, outdir, bandwidth=None) -> str | None:
     """GFLOP/s against FLOPs per time unit, one panel per P, with the GEMM limit; for a
     bandwidth-bound workload (the stencil) GB/s against bytes per iteration, with the
-    triad bandwidth of P cores."""
+    memory bandwidth of P cores."""
     spec = WORKLOADS[workload]
     ok = [r for r in records if r.get("status") == "ok" and r["workload"] == workload]
     if not ok:
@@ -856,14 +856,18 @@ def render(outdir) -> Report:
                       + ", ".join(f"{v:.2f}" for v in rate["per_copy"]) + "), the per-core rate "
                       "when the ranks share caches, memory bandwidth and clocks; the scaling "
                       "tables' \"of P concurrent dgemms\" is the achieved rate over P times it.")
-    triad = meta["hardware"].get("triad")
-    if triad:
-        md.append("- Memory bandwidth (STREAM triad a = b + s c in C, one thread per core, "
-                  f"{triad['n']} doubles an array, 24 bytes an element, best of 10): "
-                  + ", ".join(f"**{rate:.2f} GB/s** on {cores} core{'s' if int(cores) > 1 else ''} at once"
-                              for cores, rate in triad["gbps_by_cores"].items())
-                  + ", measured at the start of this sweep: the hardware limit of the stencil at P "
-                  "ranks (the bandwidth of P cores; beyond the cores measured, the most measured).")
+    memory_bandwidth = meta["hardware"].get("bandwidth")
+    if memory_bandwidth:
+        on = lambda rates: ", ".join(f"**{rate:.2f} GB/s** on {cores} core{'s' if int(cores) > 1 else ''}"
+                                     for cores, rate in rates.items())
+        md.append(f"- Memory bandwidth (STREAM2's DAXPY a = a + q b in C, one thread per core, "
+                  f"{memory_bandwidth['n']} doubles an array, 24 bytes an element, best of 10): "
+                  + on(memory_bandwidth["gbps_by_cores"]) + " at once, measured at the start of this "
+                  "sweep: the hardware limit of the stencil at P ranks (the bandwidth of P cores; "
+                  "beyond the cores measured, the most measured). It updates in place, as the "
+                  "stencil's IN += 1 and OUT += do. STREAM's triad a = b + q c, by STREAM's count of "
+                  "24 bytes, which leaves out the read its store causes (write-allocate): "
+                  + on(memory_bandwidth["triad_gbps_by_cores"]) + ".")
     ping = meta["hardware"].get("pingpong")
     if ping:
         md.append(f"- MPI ping-pong between two ranks: latency alpha = {ping['alpha_s'] * 1e6:.2f} µs, "
@@ -885,7 +889,7 @@ def render(outdir) -> Report:
         md += text
         tables += ladder_tables
         plots += stems
-    bandwidth = (triad or {}).get("gbps_by_cores")
+    bandwidth = (memory_bandwidth or {}).get("gbps_by_cores")
     concurrent = {dtype: rate["gflops"]
                   for dtype, rate in meta["hardware"].get("core_gemm_gflops_concurrent", {}).items()}
     for sweep in sweeps:
@@ -1001,5 +1005,5 @@ against a float64 numpy reference; a run that fails its check is listed under Fa
 neither plotted nor used as a baseline. Speedup and efficiency compare each implementation with
 itself at P = 1 (same launch mode where there is one); the hardware limit is P times the
 single-core GEMM rate measured at the start of the sweep, and for the stencil, which is
-memory-bound, the memory bandwidth of P cores measured by a STREAM triad at the start of the
-sweep."""
+memory-bound, the memory bandwidth of P cores measured by STREAM2's DAXPY at the start of
+the sweep."""

@@ -36,8 +36,8 @@ def hardware_efficiency(gflops: float, ranks: int, core_gflops: float) -> float:
 
 
 def bandwidth_limit(bandwidth: dict | None, ranks: int) -> float | None:
-    """The memory bandwidth (GB/s) of P ranks, one core each: the triad probe's at the
-    most cores it ran on that P still fills (sweep.json's triad["gbps_by_cores"], keyed by
+    """The memory bandwidth (GB/s) of P ranks, one core each: the STREAM probe's at the
+    most cores it ran on that P still fills (sweep.json's bandwidth["gbps_by_cores"], keyed by
     the number of cores as text); None without the probe."""
     measured = {int(cores): rate for cores, rate in (bandwidth or {}).items()}
     usable = [cores for cores in measured if cores <= ranks]
@@ -77,7 +77,7 @@ def scaling_rows(records, sweep: dict, core_gflops: dict, pingpong: dict | None 
     concurrent_gflops: per dtype, the mean rate per copy of the single-core GEMM run on
     several cores at once (sweep.json's core_gemm_gflops_concurrent[dtype]["gflops"]); with
     it, "concurrent_efficiency" is the achieved rate over P such copies.
-    bandwidth: GB/s of the triad probe by number of cores (bandwidth_limit). For a workload
+    bandwidth: GB/s of the STREAM DAXPY probe by number of cores (bandwidth_limit). For a workload
     whose limit is "bandwidth" (the stencil) the hardware limit is that bandwidth, not the
     GEMM rate: "hw_efficiency" is the record's gbytes_per_s over it, and the ideal time's
     compute part is the least bytes moved at it ("concurrent_efficiency" does not apply).

@@ -59,7 +59,7 @@ PINNING_MODES = ("pinned", "unpinned")  # unpinned: the runner's --no-pin, affin
 OPTION_KEYS = {key for w in WORKLOADS.values() for key in w.options}
 SWEEP_KEYS = set(DEFAULTS) | OPTION_KEYS | {"name", "workload", "sizes"}
 TOP_KEYS = (SWEEP_KEYS - {"name", "workload", "sizes"}) | {"title", "hardware", "sweep"}
-HARDWARE_DEFAULTS = {"gemm_n": 1024, "triad_n": 1 << 24, "pingpong": True}
+HARDWARE_DEFAULTS = {"gemm_n": 1024, "bandwidth_n": 1 << 24, "pingpong": True}
 
 
 class ConfigError(ValueError):
@@ -181,7 +181,7 @@ def resolve(raw: dict) -> dict:
                           f"allowed: {', '.join(HARDWARE_DEFAULTS)}")
     hardware = {**HARDWARE_DEFAULTS, **hardware}
     _positive_int("[hardware] gemm_n", hardware["gemm_n"])
-    _positive_int("[hardware] triad_n", hardware["triad_n"])
+    _positive_int("[hardware] bandwidth_n", hardware["bandwidth_n"])
     if not isinstance(hardware["pingpong"], bool):
         raise ConfigError(f"[hardware] pingpong must be true or false, got {hardware['pingpong']!r}")
     title = raw.get("title", "jaxpar comparison")
