@@ -197,7 +197,24 @@ def run_configuration(args, comm, pin_record, algorithm=None, ladder_value=None)
                                      problem.min_memory_bytes(record), [d for _, d in measured])
     record["local_s"], record["local_kernel"] = (
         (None, None) if args.no_local_probe else local_probe(record, problem, entry, args, comm))
+    if problem.limit == "bandwidth":
+        record["bandwidth_gbps"] = None if args.no_local_probe else bandwidth_probe(record, comm)
     return record
+
+
+def bandwidth_probe(record, comm):
+    """The memory bandwidth (GB/s) of the run's cores, measured right after its timed repeats
+    by STREAM2's DAXPY on each of them at once (jaxpar.harness.hardware): the limit of a
+    bandwidth-bound workload, taken where and when the run took its time, since a shared
+    machine's bandwidth drifts (on this 2-core VM, by a third within minutes). Under mpirun
+    every rank probes its own core; a single-process run with P devices starts P pinned
+    probes on its P cores."""
+    from jaxpar.harness import hardware
+
+    if record["launch"] == "single-process" and record["ranks"] > 1:
+        return sum(r["daxpy"] for r in hardware.bandwidth_gbps(repeats=5, concurrent=record["ranks"]))
+    comm.Barrier()
+    return comm.allreduce(hardware._bandwidth(hardware.BANDWIDTH_N, 5)["daxpy"])
 
 
 def xla_devices(entry, args, comm) -> list:

@@ -113,3 +113,5 @@ def test_runner_prints_a_verified_record(tmp_path):
     assert record["bytes_per_iteration"] == 8 * (2 * 31 ** 2 + 2 * 27 ** 2)
     assert record["gbytes_per_s"] == pytest.approx(record["bytes_per_iteration"] / per_iteration / 1e9)
     assert record["compile_s"] is None
+    # the bandwidth limit, probed on both ranks' cores right after the timed repeats
+    assert 0.5 < record["bandwidth_gbps"] < 2000

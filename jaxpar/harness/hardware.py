@@ -42,10 +42,10 @@ BANDWIDTH_CDEF = """
 BYTES_PER_ELEMENT = 24  # triad: read b and c, write a (STREAM's count); daxpy: read a and b, write a
 
 
-def _bandwidth(n: int, repeats: int) -> str:
+def _bandwidth(n: int, repeats: int) -> dict:
     """GB/s of the best of `repeats` passes of the C library's STREAM triad (a = b + 3c)
     and STREAM2 DAXPY (a = a + 1e-9 b), one thread, over arrays of n doubles, each after
-    one untimed pass; JSON {"triad": ..., "daxpy": ...}. The triad's store reads its line
+    one untimed pass: {"triad": ..., "daxpy": ...}. The triad's store reads its line
     first (write-allocate), which STREAM does not count: on Zen 4 it took 1.4x the DAXPY's
     time for the same 24 counted bytes. The DAXPY moves what it counts, and updates in
     place as the stencil does: its rate is the stencil's limit."""
@@ -71,7 +71,7 @@ def _bandwidth(n: int, repeats: int) -> str:
         rates[name] = BYTES_PER_ELEMENT * n / best / 1e9
     if not 7.0 <= a[n // 2] < 7.001:
         raise RuntimeError(f"the probes computed {a[n // 2]}, not 1 + 3 x 2 = 7 plus DAXPY's 1e-9s")
-    return json.dumps(rates)
+    return rates
 
 
 def _pinned_copies(function: str, arguments: str, concurrent: int) -> list[float]:
@@ -84,7 +84,7 @@ def _pinned_copies(function: str, arguments: str, concurrent: int) -> list[float
         for i in range(concurrent):
             code = (f"import os; os.sched_setaffinity(0, {{{cores[i % len(cores)]}}}); "
                     f"from jaxpar.harness.hardware import {function}; "
-                    f"print({function}({arguments}))")
+                    f"import json; print(json.dumps({function}({arguments})))")
             procs.append(lifetime.popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
                                         text=True, env=env))
         outputs = [p.communicate()[0] for p in procs]
@@ -108,7 +108,10 @@ def single_core_gemm_gflops(dtype: str = "float64", n: int = 2048, repeats: int 
     return _pinned_copies("_gemm_rate", f"{dtype!r}, {n}, {repeats}", concurrent)
 
 
-def bandwidth_gbps(n: int = 1 << 24, repeats: int = 10, concurrent: int = 1) -> list[dict]:
+BANDWIDTH_N = 1 << 24  # doubles an array: 128 MiB, far beyond the caches
+
+
+def bandwidth_gbps(n: int = BANDWIDTH_N, repeats: int = 10, concurrent: int = 1) -> list[dict]:
     """Memory bandwidth by the STREAM probes (_bandwidth: {"triad": GB/s, "daxpy": GB/s}) on
     one pinned core per copy, with `concurrent` copies at once on different cores: their
     sum is the bandwidth of that many cores, the limit of a bandwidth-bound kernel on as

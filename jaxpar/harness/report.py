@@ -84,8 +84,9 @@ def series_name(impl, algorithm, launch) -> str:
 # ---------------------------------------------------------------- tables
 
 BANDWIDTH_NOTE = (
-    " HW limit: the memory bandwidth of P cores at once, measured in this sweep by STREAM2's "
-    "DAXPY (the hardware section), and % HW the run's GB/s over it: GB/s counts the least "
+    " HW limit: the memory bandwidth of the run's P cores at once, measured by STREAM2's DAXPY "
+    "on those cores right after the run's timed repeats (the machine's bandwidth drifts; the "
+    "hardware section gives the sweep's own probe, the fallback), and % HW the run's GB/s over it: GB/s counts the least "
     "traffic, IN and OUT each read and written once per iteration. GFLOP/s uses PRK's count, "
     "(2(4R+1) + 1) per interior point. α-β ideal: those bytes at that bandwidth plus the halo "
     "exchange of the busiest rank, each message priced by the sendrecv fit of the same "
@@ -561,7 +562,8 @@ def plot_gflops_vs_size(workload, records, core_gflops, outdir, bandwidth=None) 
     ranks = sorted({r["ranks"] for r in ok})
     if registry.problem(workload).limit == "bandwidth":
         return _plot_rate_vs_size(workload, ok, ranks, outdir, "gbytes_per_s", "bytes_per_iteration",
-                                  {p: stats.bandwidth_limit(bandwidth, p) for p in ranks},
+                                  {p: _median([stats.record_bandwidth(r, bandwidth) for r in ok
+                                               if r["ranks"] == p]) for p in ranks},
                                   "GB/s (median time, IQR bars)", "least bytes moved per iteration",
                                   "memory bandwidth", "gbps_vs_size")
     top = 1.1 * max([r["gflops"] for r in ok] + [max(ranks) * rate for rate in core_gflops.values()])
@@ -598,6 +600,11 @@ def plot_gflops_vs_size(workload, records, core_gflops, outdir, bandwidth=None) 
     _figure_legend(fig, axes[0])
     fig.suptitle(f"{workload}: GFLOP/s against problem size")
     return _save(fig, outdir, f"{workload}_gflops_vs_size")
+
+
+def _median(values):
+    values = sorted(v for v in values if v)
+    return values[len(values) // 2] if values else None
 
 
 def _plot_rate_vs_size(workload, ok, ranks, outdir, rate_field, size_field, limits, ylabel, xlabel,
@@ -863,8 +870,9 @@ def render(outdir) -> Report:
         md.append(f"- Memory bandwidth (STREAM2's DAXPY a = a + q b in C, one thread per core, "
                   f"{memory_bandwidth['n']} doubles an array, 24 bytes an element, best of 10): "
                   + on(memory_bandwidth["gbps_by_cores"]) + " at once, measured at the start of this "
-                  "sweep: the hardware limit of the stencil at P ranks (the bandwidth of P cores; "
-                  "beyond the cores measured, the most measured). It updates in place, as the "
+                  "sweep. Each stencil run also measures it on its own cores right after its timed "
+                  "repeats, and that is its hardware limit (the bandwidth of a shared machine "
+                  "drifts); this one stands in where a run has none. It updates in place, as the "
                   "stencil's IN += 1 and OUT += do. STREAM's triad a = b + q c, by STREAM's count of "
                   "24 bytes, which leaves out the read its store causes (write-allocate): "
                   + on(memory_bandwidth["triad_gbps_by_cores"]) + ".")

@@ -44,6 +44,13 @@ def bandwidth_limit(bandwidth: dict | None, ranks: int) -> float | None:
     return measured[max(usable)] if usable else None
 
 
+def record_bandwidth(record: dict, bandwidth: dict | None) -> float | None:
+    """The bandwidth limit of a run: the run's own probe, right after its timed repeats on
+    its cores (record["bandwidth_gbps"], jaxpar.run.bandwidth_probe), else the sweep's at its
+    start (bandwidth_limit)."""
+    return record.get("bandwidth_gbps") or bandwidth_limit(bandwidth, record["ranks"])
+
+
 def hw_fraction(record: dict, core_gflops: dict, bandwidth: dict | None) -> float | None:
     """A verified record's rate over its workload's hardware limit: GB/s over the memory
     bandwidth of P cores (bandwidth_limit) for a bandwidth-bound workload, else GFLOP/s over
@@ -51,7 +58,7 @@ def hw_fraction(record: dict, core_gflops: dict, bandwidth: dict | None) -> floa
     from jaxpar import registry
 
     if registry.problem(record["workload"]).limit == "bandwidth":
-        gbps = bandwidth_limit(bandwidth, record["ranks"])
+        gbps = record_bandwidth(record, bandwidth)
         return record["gbytes_per_s"] / gbps if gbps and record.get("gbytes_per_s") is not None else None
     rate = core_gflops.get(record["dtype"])
     return (hardware_efficiency(record["gflops"], record["ranks"], rate)
@@ -109,7 +116,7 @@ def scaling_rows(records, sweep: dict, core_gflops: dict, pingpong: dict | None 
         comm = alphabeta.comm_model(r, collective_fits or {}, pingpong)
         priced = rate and (pingpong or collective_fits)  # no measured communication: no model
         by_bandwidth = definition.limit == "bandwidth"
-        gbps = bandwidth_limit(bandwidth, r["ranks"]) if by_bandwidth else None
+        gbps = record_bandwidth(r, bandwidth) if by_bandwidth else None
         compute = definition.compute_seconds(r, rate, gbps) if priced else None
         hw = hw_fraction(r, core_gflops, bandwidth)
         communication = definition.comm_seconds(r, comm) if priced else None

@@ -4,17 +4,18 @@ jitted program (lax.fori_loop over the iterations); one process and one device p
 
 Rank (row, col) of the pr x pc process grid owns its uneven block of the n x n grid
 (layout.block_slice, as in mpi4py.py; no padding: each process traces its own program).
-Each iteration:
+The program is jax.py's, with MPI in place of lax.ppermute (the transport is the only
+difference): the loop carries IN with a halo of width R on every side, as PRK's MPI code
+allocates it. Each iteration:
   1. halo exchange with the four neighbours: R rows up and down, R columns left and
-     right, each an mpi4jax.sendrecv (MPI_Sendrecv) that shifts the whole grid one way.
-     Its position in the grid is a Python value at trace time, so a rank on the global
-     edge calls mpi4jax.send or mpi4jax.recv alone, or nothing where the grid is one
-     rank wide, and its halo there is zeros: a receive from MPI.PROC_NULL would return
-     mpi4jax's new, unwritten buffer (garbage, NaN included, which a mask cannot zero);
-  2. OUT += mask * the stencil of IN: its offsets (k, 0) read IN stacked between its top
-     and bottom halos, its offsets (0, k) IN between its left and right halos (a star
-     needs no corners). The mask is the global interior R <= r, c < n - R;
-  3. IN += 1.
+     right, each an mpi4jax.sendrecv (MPI_Sendrecv) that shifts the whole grid one way,
+     written into IN's halo (a star needs no corners). Its position in the grid is a
+     Python value at trace time, so a rank on the global edge calls mpi4jax.send or
+     mpi4jax.recv alone, or nothing where the grid is one rank wide, and its halo there
+     is zeros: a receive from MPI.PROC_NULL would return mpi4jax's new, unwritten buffer
+     (garbage, NaN included, which a mask cannot zero);
+  2. OUT += the stencil of IN at the points of the global interior R <= r, c < n - R;
+  3. IN += 1 (the halo too: it is overwritten before it is next read).
 """
 import jax
 import jax.numpy as jnp
@@ -48,25 +49,25 @@ def stencil(comm, neighbours, origin, n, *, radius, iterations):
     @jax.jit
     def kernel(block):
         rows, cols = block.shape
-        r = origin[0] + jnp.arange(rows)[:, None]
-        c = origin[1] + jnp.arange(cols)[None, :]
-        mask = (R <= r) & (r < n - R) & (R <= c) & (c < n - R)
+        r = origin[0] + lax.broadcasted_iota(jnp.int32, (rows, cols), 0)
+        c = origin[1] + lax.broadcasted_iota(jnp.int32, (rows, cols), 1)
+        interior = (R <= r) & (r < n - R) & (R <= c) & (c < n - R)
 
         def iteration(_, state):
-            grid_in, out = state
+            halo_in, out = state  # IN with R halo rows and columns on every side
+            mine = halo_in[R:R + rows, R:R + cols]
             # Every rank shifts down, then up, then right, then left: the same order, so
             # each send meets its receive.
-            top = shift(comm, grid_in[rows - R:], up, down)
-            bottom = shift(comm, grid_in[:R], down, up)
-            west = shift(comm, grid_in[:, cols - R:], left, right)
-            east = shift(comm, grid_in[:, :R], right, left)
-            vertical = jnp.concatenate([top, grid_in, bottom], axis=0)
-            horizontal = jnp.concatenate([west, grid_in, east], axis=1)
-            total = sum(w[R + k] * (horizontal[:, R + k:R + k + cols]
-                                    + vertical[R + k:R + k + rows]) for k in range(-R, R + 1) if k)
-            return grid_in + 1, out + mask * total
+            halo_in = (halo_in.at[:R, R:-R].set(shift(comm, mine[-R:], up, down))
+                       .at[-R:, R:-R].set(shift(comm, mine[:R], down, up))
+                       .at[R:-R, :R].set(shift(comm, mine[:, -R:], left, right))
+                       .at[R:-R, -R:].set(shift(comm, mine[:, :R], right, left)))
+            s = sum(w[R + k] * (halo_in[R:R + rows, R + k:R + k + cols] + halo_in[R + k:R + k + rows, R:R + cols])
+                    for k in range(-R, R + 1) if k)
+            return halo_in + 1, out + jnp.where(interior, s, 0)
 
-        return lax.fori_loop(0, iterations, iteration, (block, jnp.zeros_like(block)))[1]
+        state = (jnp.pad(block, R), jnp.zeros_like(block))
+        return lax.fori_loop(0, iterations, iteration, state)[1]
 
     return kernel
 
