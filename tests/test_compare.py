@@ -490,11 +490,12 @@ def test_embedded_and_shipped_configs_resolve():
     default = sweep.resolve(sweep.parse_toml(sweep.embedded("default"), "default"))
     plan = sweep.plan(default)
     assert {c["workload"] for c in plan} == set(sweep.WORKLOADS)
-    for workload in sweep.WORKLOADS:
-        assert {c["impl"] for c in plan if c["workload"] == workload} == set(registry.implementations(workload))
+    for workload in sweep.WORKLOADS:  # every implementation but jax_pmap (default.toml says why)
+        assert ({c["impl"] for c in plan if c["workload"] == workload}
+                == set(registry.implementations(workload)) - {"jax_pmap"})
     assert {c["ranks"] for c in plan} == {1, 2}
     assert {c["launch"] for c in plan if c["impl"] == "jax" and c["ranks"] == 2} == {"mpirun", "single-process"}
-    assert {s["scaling"] for s in default["sweeps"]} == {"strong", "weak"}
+    assert {s["scaling"] for s in default["sweeps"]} == {"strong"}
     quick = sweep.plan(sweep.resolve(sweep.parse_toml(sweep.embedded("quick"), "quick")))
     assert len(quick) < len(plan)
     for path in sorted((ROOT / "experiments").glob("*.toml")):

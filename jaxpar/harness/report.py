@@ -417,6 +417,10 @@ def markdown_table(table: Table) -> str:
 def _save(fig, outdir, stem) -> str:
     results.add_to_manifest(outdir, [f"{stem}.png", f"{stem}.svg"])  # listed before written
     fig.savefig(Path(outdir) / f"{stem}.png", dpi=110)
+    # The layout the PNG got, kept for the SVG: constrained layout is solved again at every
+    # save otherwise, and was a third of the report's time (default compare: 18 of 53 s
+    # under cProfile)
+    fig.set_layout_engine("none")
     fig.savefig(Path(outdir) / f"{stem}.svg")
     plt.close(fig)
     return stem
