@@ -876,8 +876,8 @@ def render(outdir) -> Report:
                   + on(memory_bandwidth["gbps_by_cores"]) + " at once, measured at the start of this "
                   "sweep. Each stencil run also measures it on its own cores right after its timed "
                   "repeats, and that is its hardware limit (the bandwidth of a shared machine "
-                  "drifts); this one stands in where a run has none. It updates in place, as the "
-                  "stencil's IN += 1 and OUT += do. STREAM's triad a = b + q c, by STREAM's count of "
+                  "drifts); this one stands in where a run has none. The DAXPY updates in place, "
+                  "as the IN += 1 and OUT += of the stencil do. STREAM's triad a = b + q c, by STREAM's count of "
                   "24 bytes, which leaves out the read its store causes (write-allocate): "
                   + on(memory_bandwidth["triad_gbps_by_cores"]) + ".")
     ping = meta["hardware"].get("pingpong")
