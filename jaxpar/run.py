@@ -214,7 +214,7 @@ def bandwidth_probe(record, comm):
     if record["launch"] == "single-process" and record["ranks"] > 1:
         return sum(r["daxpy"] for r in hardware.bandwidth_gbps(repeats=5, concurrent=record["ranks"]))
     comm.Barrier()
-    return comm.allreduce(hardware._bandwidth(hardware.BANDWIDTH_N, 5)["daxpy"])
+    return comm.allreduce(hardware.bandwidth_rates(hardware.BANDWIDTH_N, 5)["daxpy"])
 
 
 def xla_devices(entry, args, comm) -> list:

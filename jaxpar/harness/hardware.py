@@ -42,7 +42,7 @@ BANDWIDTH_CDEF = """
 BYTES_PER_ELEMENT = 24  # triad: read b and c, write a (STREAM's count); daxpy: read a and b, write a
 
 
-def _bandwidth(n: int, repeats: int) -> dict:
+def bandwidth_rates(n: int, repeats: int) -> dict:
     """GB/s of the best of `repeats` passes of the C library's STREAM triad (a = b + 3c)
     and STREAM2 DAXPY (a = a + 1e-9 b), one thread, over arrays of n doubles, each after
     one untimed pass: {"triad": ..., "daxpy": ...}. The triad's store reads its line
@@ -112,12 +112,12 @@ BANDWIDTH_N = 1 << 24  # doubles an array: 128 MiB, far beyond the caches
 
 
 def bandwidth_gbps(n: int = BANDWIDTH_N, repeats: int = 10, concurrent: int = 1) -> list[dict]:
-    """Memory bandwidth by the STREAM probes (_bandwidth: {"triad": GB/s, "daxpy": GB/s}) on
+    """Memory bandwidth by the STREAM probes (bandwidth_rates: {"triad": GB/s, "daxpy": GB/s}) on
     one pinned core per copy, with `concurrent` copies at once on different cores: their
     sum is the bandwidth of that many cores, the limit of a bandwidth-bound kernel on as
     many ranks. n doubles an array (the default, 128 MiB each, is far beyond the caches).
     One dict per copy."""
-    return _pinned_copies("_bandwidth", f"{n}, {repeats}", concurrent)
+    return _pinned_copies("bandwidth_rates", f"{n}, {repeats}", concurrent)
 
 
 def pingpong(sizes=(8, 1 << 20, 16 << 20), repeats: int = 20) -> dict:

@@ -582,10 +582,7 @@ def plot_gflops_vs_size(workload, records, core_gflops, outdir, bandwidth=None) 
         for (impl, algorithm, launch, dtype), line in sorted(
                 lines.items(), key=lambda kv: (order[kv[0][0]], str(kv[0][1:]))):
             line.sort(key=lambda r: r[spec.flops_field])
-            t = [r[spec.time_field] for r in line]
-            # bars: the rate at the q3 and q1 repeat times
-            err = [[r["gflops"] * (1 - s["median"] / s["q3"]) for r, s in zip(line, t)],
-                   [r["gflops"] * (s["median"] / s["q1"] - 1) if s["q1"] > 0 else 0 for r, s in zip(line, t)]]
+            err = _rate_bars(line, "gflops", spec.time_field)
             series = style(impl, algorithm, launch)
             series["label"] += f" {dtype}" if len(core_gflops) > 1 else ""
             ax.errorbar([r[spec.flops_field] for r in line], [r["gflops"] for r in line], yerr=err,
@@ -604,6 +601,13 @@ def plot_gflops_vs_size(workload, records, core_gflops, outdir, bandwidth=None) 
     _figure_legend(fig, axes[0])
     fig.suptitle(f"{workload}: GFLOP/s against problem size")
     return _save(fig, outdir, f"{workload}_gflops_vs_size")
+
+
+def _rate_bars(line, rate_field, time_field):
+    """Error bars of a rate at the median time: the rate at the q3 and q1 repeat times."""
+    t = [r[time_field] for r in line]
+    return [[r[rate_field] * (1 - s["median"] / s["q3"]) for r, s in zip(line, t)],
+            [r[rate_field] * (s["median"] / s["q1"] - 1) if s["q1"] > 0 else 0 for r, s in zip(line, t)]]
 
 
 def _median(values):
@@ -627,9 +631,7 @@ def _plot_rate_vs_size(workload, ok, ranks, outdir, rate_field, size_field, limi
                 lines.setdefault((r["impl"], r["algorithm"], r["launch"]), []).append(r)
         for (impl, algorithm, launch), line in sorted(lines.items(), key=lambda kv: (order[kv[0][0]], str(kv[0][1:]))):
             line.sort(key=lambda r: r[size_field])
-            t = [r[spec.time_field] for r in line]
-            err = [[r[rate_field] * (1 - s["median"] / s["q3"]) for r, s in zip(line, t)],
-                   [r[rate_field] * (s["median"] / s["q1"] - 1) if s["q1"] > 0 else 0 for r, s in zip(line, t)]]
+            err = _rate_bars(line, rate_field, spec.time_field)
             ax.errorbar([r[size_field] for r in line], [r[rate_field] for r in line], yerr=err, capsize=3,
                         **style(impl, algorithm, launch))
         if limits.get(p):
