@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -228,7 +229,12 @@ def test_report_tests_the_keras_claim(tiny):
         assert cells[4] != "—" and cells[5] != "—" and cells[6] == "—" and cells[7] != "—", row
     costs = section.split("| impl | SLOC |")[1]
     keras_row = next(line for line in costs.splitlines() if line.startswith("| keras |"))
-    assert int(keras_row.split("|")[2]) > 0 and " s" in keras_row.split("|")[4]
+    # the compile cell shows the median of the keras runs' compile_s, in whatever unit suits it
+    # (a fast machine compiles in under a second: "892 ms" is as right as "1.2 s")
+    from jaxpar.harness.report import fmt_time
+    compile_median = statistics.median(r["compile_s"] for r in keras_runs)
+    assert int(keras_row.split("|")[2]) > 0
+    assert keras_row.split("|")[4].strip() == fmt_time(compile_median), keras_row
     assert "| c_mpi |" in costs and "| keras |" in report.split("## Code size")[1]
 
 
