@@ -146,7 +146,7 @@ def existing_sweep(path: Path, flag: str) -> Path:
 
 def environment() -> dict:
     """records.environment(), from a child: this process never initializes MPI."""
-    code = "import json; from jaxpar.harness.records import environment; print(json.dumps(environment()))"
+    code = "import json; from jaxpar.rank.records import environment; print(json.dumps(environment()))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     if out.returncode != 0:
         return {"error": (out.stderr.strip().splitlines() or ["?"])[-1]}
@@ -154,7 +154,8 @@ def environment() -> dict:
 
 
 def measure_hardware(config: dict, console) -> dict:
-    from jaxpar.harness import hardware
+    from jaxpar.harness import launch
+    from jaxpar.rank import probes
 
     settings = config["hardware"]
     dtypes = sorted({d for s in config["sweeps"] for d in s["dtypes"]})
@@ -165,12 +166,12 @@ def measure_hardware(config: dict, console) -> dict:
     copies = min(max(p for s in config["sweeps"] for p in s["ranks"]), len(os.sched_getaffinity(0)))
     for dtype in dtypes:
         with console.status(f"measuring the single-core GEMM rate ({dtype}, n = {settings['gemm_n']})"):
-            out["core_gemm_gflops"][dtype] = hardware.single_core_gemm_gflops(
+            out["core_gemm_gflops"][dtype] = probes.single_core_gemm_gflops(
                 dtype, settings["gemm_n"], repeats=10)[0]  # the best of 10
         rates = [out["core_gemm_gflops"][dtype]]  # one copy: the rate just measured
         if copies > 1:
             with console.status(f"measuring the GEMM rate of {copies} cores at once ({dtype})"):
-                rates = hardware.single_core_gemm_gflops(dtype, settings["gemm_n"], repeats=10,
+                rates = probes.single_core_gemm_gflops(dtype, settings["gemm_n"], repeats=10,
                                                          concurrent=copies)
             out["core_gemm_gflops_concurrent"][dtype] = {
                 "copies": copies, "gflops": sum(rates) / len(rates), "per_copy": rates}
@@ -181,13 +182,13 @@ def measure_hardware(config: dict, console) -> dict:
                             "triad_gbps_by_cores": {}, "per_copy": {}}
         for cores in sorted({1, copies}):
             with console.status(f"measuring the memory bandwidth of {cores} core(s) at once (STREAM)"):
-                rates = hardware.bandwidth_gbps(settings["bandwidth_n"], repeats=10, concurrent=cores)
+                rates = probes.bandwidth_gbps(settings["bandwidth_n"], repeats=10, concurrent=cores)
             out["bandwidth"]["gbps_by_cores"][str(cores)] = sum(r["daxpy"] for r in rates)
             out["bandwidth"]["triad_gbps_by_cores"][str(cores)] = sum(r["triad"] for r in rates)
             out["bandwidth"]["per_copy"][str(cores)] = rates
     if settings["pingpong"] and max(p for s in config["sweeps"] for p in s["ranks"]) > 1:
         with console.status("measuring MPI ping-pong latency and bandwidth"):
-            out["pingpong"] = hardware.measure_pingpong()
+            out["pingpong"] = launch.measure_pingpong()
         if out["pingpong"] is None:
             console.print("[yellow]MPI ping-pong failed; the report goes without it[/]")
     return out
@@ -242,7 +243,7 @@ INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
 
 def _raise_interrupt(signum, frame):
     """Ctrl-C or kill: unwind, the launchers killing their children on the way out
-    (harness/lifetime.py); further signals are ignored while it unwinds."""
+    (core/lifetime.py); further signals are ignored while it unwinds."""
     for s in INTERRUPTS:
         signal.signal(s, signal.SIG_IGN)
     raise KeyboardInterrupt

@@ -40,7 +40,7 @@ class Entry:
                             # "jax_mpi": JAX computes in one process per rank, one device
                             #   each, and mpi4jax carries the collectives over MPI
     kernel_library: str     # what its local compute calls, which the runner's local-kernel
-                            #   probe times (jaxpar/harness/localkernel.py): "cblas" (the C
+                            #   probe times (jaxpar/rank/localkernel.py): "cblas" (the C
                             #   library's CBLAS), "numpy" or "xla" (jit)
     launches: tuple = ()    # launch modes; () means every mode its runtime allows
     requires: tuple = ()    # importable modules it needs beyond jaxpar's dependencies

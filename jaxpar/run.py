@@ -11,7 +11,7 @@ from the workload's problem definition; nothing here is specific to one.
 
 Every rank pins itself to its core(s) before numpy or JAX load, generates the
 same seeded inputs, runs warm-up plus timed repeats (barrier first, maximum
-over ranks; its peak RSS around them, jaxpar/harness/memory.py), gathers the result and checks it against float64 numpy, then times
+over ranks; its peak RSS around them, jaxpar/rank/memory.py), gathers the result and checks it against float64 numpy, then times
 its local work with its own kernel library on every rank at once (local_s, for
 the report's attribution; --no-local-probe skips it). Rank 0 prints the record.
 Exit status: 0 verified, 1 failed its check or crashed, 2 bad arguments or inputs.
@@ -28,7 +28,7 @@ import traceback
 from mpi4py import MPI
 
 from jaxpar import registry  # imports numpy only: no thread starts before pinning
-from jaxpar.harness import pinning
+from jaxpar.rank import pinning
 
 DTYPE_NAMES = ("float32", "float64")
 SCHEMA_VERSION = 4  # of the record; docs/compare.md says what each version changed
@@ -139,9 +139,9 @@ def run_configuration(args, comm, pin_record, algorithm=None, ladder_value=None)
     """Generate the inputs, prepare, time, gather, check: the record of one configuration
     (for a workload with a ladder size: that algorithm, and that size = ladder_value)."""
     from jaxpar import api
-    from jaxpar.harness import memory
-    from jaxpar.harness.stats import summarize
-    from jaxpar.harness.timing import time_repeats
+    from jaxpar.rank import memory
+    from jaxpar.rank.timing import summarize
+    from jaxpar.rank.timing import time_repeats
 
     problem = registry.problem(args.workload)
     entry = registry.entry(args.workload, args.impl)
@@ -204,17 +204,17 @@ def run_configuration(args, comm, pin_record, algorithm=None, ladder_value=None)
 
 def bandwidth_probe(record, comm):
     """The memory bandwidth (GB/s) of the run's cores, measured right after its timed repeats
-    by STREAM2's DAXPY on each of them at once (jaxpar.harness.hardware): the limit of a
+    by STREAM2's DAXPY on each of them at once (jaxpar.rank.probes): the limit of a
     bandwidth-bound workload, taken where and when the run took its time, since a shared
     machine's bandwidth drifts (on this 2-core VM, by a third within minutes). Under mpirun
     every rank probes its own core; a single-process run with P devices starts P pinned
     probes on its P cores."""
-    from jaxpar.harness import hardware
+    from jaxpar.rank import probes
 
     if record["launch"] == "single-process" and record["ranks"] > 1:
-        return sum(r["daxpy"] for r in hardware.bandwidth_gbps(repeats=5, concurrent=record["ranks"]))
+        return sum(r["daxpy"] for r in probes.bandwidth_gbps(repeats=5, concurrent=record["ranks"]))
     comm.Barrier()
-    return comm.allreduce(hardware.bandwidth_rates(hardware.BANDWIDTH_N, 5)["daxpy"])
+    return comm.allreduce(probes.bandwidth_rates(probes.BANDWIDTH_N, 5)["daxpy"])
 
 
 def xla_devices(entry, args, comm) -> list:
@@ -234,7 +234,7 @@ def local_probe(record, problem, entry, args, comm):
     (problem.local_work) with the implementation's own kernel library, every rank at once,
     at the record's block shapes; (None, None) where the workload has none (the
     collectives). For the report's attribution of the measured time (docs/compare.md)."""
-    from jaxpar.harness import localkernel
+    from jaxpar.rank import localkernel
 
     work = problem.local_work(record)
     if not work:
@@ -297,7 +297,7 @@ def launcher_mismatch(comm, environ=os.environ) -> str | None:
 
 
 def main(argv=None):
-    from jaxpar.harness import lifetime
+    from jaxpar.core import lifetime
     lifetime.watch_parent()  # die with the compare that launched this rank (docs/compare.md)
     comm = MPI.COMM_WORLD
     mismatch = launcher_mismatch(comm)
@@ -356,7 +356,7 @@ def main(argv=None):
 
 def emit(record, comm, output, load_at_start):
     """Stamp the record with what was in effect and print it (rank 0), also to output."""
-    from jaxpar.harness import records
+    from jaxpar.rank import records
     pools = comm.gather(records.thread_pools(), root=0)  # the libraries are all loaded by now
     if comm.rank == 0:
         record["thread_pools_per_rank"] = pools

@@ -11,7 +11,7 @@ from packaging.requirements import Requirement
 
 from conftest import ROOT, last_json_line, run_mpi
 from jaxpar.harness.launch import mpirun_command
-from jaxpar.harness.records import MPI_WHEELS
+from jaxpar.rank.records import MPI_WHEELS
 
 
 def mpi_choice():

@@ -1,4 +1,4 @@
-"""No process outlives python -m jaxpar.compare (jaxpar/harness/lifetime.py): the
+"""No process outlives python -m jaxpar.compare (jaxpar/core/lifetime.py): the
 helper's guards one by one, then SIGKILL and SIGINT sent to a real compare at
 several points. A leftover process is found by an environment marker. Linux only."""
 import os
@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from jaxpar.harness import lifetime
+from jaxpar.core import lifetime
 
 ROOT = Path(__file__).resolve().parents[1]
 SLEEP = "import time; time.sleep(600)"
-WATCH_AND_SLEEP = "from jaxpar.harness import lifetime; lifetime.watch_parent(); " + SLEEP
+WATCH_AND_SLEEP = "from jaxpar.core import lifetime; lifetime.watch_parent(); " + SLEEP
 
 
 def processes_with(marker):
@@ -75,7 +75,7 @@ def marker():
 # ---------------------------------------------------------------- the guards one by one
 
 def test_a_child_dies_when_its_parent_is_killed(marker):
-    parent = start("import sys, time; from jaxpar.harness import lifetime; "
+    parent = start("import sys, time; from jaxpar.core import lifetime; "
                    f"p = lifetime.popen([sys.executable, '-c', {SLEEP!r}]); print(p.pid, flush=True); "
                    "time.sleep(600)", marker)
     child = int(parent.stdout.readline())

@@ -1,4 +1,4 @@
-"""The local-kernel probe (jaxpar/harness/localkernel.py) under a real mpirun, and the
+"""The local-kernel probe (jaxpar/rank/localkernel.py) under a real mpirun, and the
 runner's local_s and local_kernel (jaxpar/run.py). The margins are generous: two ranks
 share two busy cores, so times are noisy, but 8 times the work in 2 times the time
 would already be a broken probe."""
@@ -15,7 +15,7 @@ from conftest import ROOT, last_json_line, run_mpi
 PROBE = r"""
 import json
 from mpi4py import MPI
-from jaxpar.harness import localkernel
+from jaxpar.rank import localkernel
 
 comm = MPI.COMM_WORLD
 out = {"rank": comm.rank}
@@ -71,7 +71,7 @@ def test_the_libraries_describe_themselves(probe):
 
 
 def test_unknown_library_and_work_are_refused():
-    code = ("from mpi4py import MPI; from jaxpar.harness import localkernel; import sys\n"
+    code = ("from mpi4py import MPI; from jaxpar.rank import localkernel; import sys\n"
             "for library, work in (('fortran', [('gemm', 2, 2, 2, 1)]), ('numpy', [('conv', 2, 1)])):\n"
             "    try:\n        localkernel.measure(library, work, 'float64', MPI.COMM_WORLD)\n"
             "    except ValueError as exc:\n        print('refused:', exc)\n")

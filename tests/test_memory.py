@@ -1,4 +1,4 @@
-"""Peak memory per rank: the runner's window around the repeats (jaxpar/harness/memory.py),
+"""Peak memory per rank: the runner's window around the repeats (jaxpar/rank/memory.py),
 the record it writes under mpirun and in one JAX process, XLA's memory analysis kept by
 jaxpar.core.jaxenv, and the report's table (jaxpar/harness/report.py)."""
 import sys
@@ -9,7 +9,8 @@ import pytest
 
 from conftest import last_json_line, run_mpi
 
-from jaxpar.harness import memory, report
+from jaxpar.harness import report
+from jaxpar.rank import memory
 from jaxpar.harness.schema import record_schema
 
 MiB = 2 ** 20

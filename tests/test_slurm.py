@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from jaxpar.harness.records import launcher
+from jaxpar.rank.records import launcher
 
 SBATCH_SCRIPT = ROOT / "experiments" / "slurm_matmul.sbatch"
 SCRIPT_IMPLS = ("c_mpi", "mpi4py", "jax")  # what slurm_matmul.sbatch runs

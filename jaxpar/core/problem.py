@@ -113,7 +113,7 @@ class Problem:
 
     # The local work of the busiest rank per time_unit, for the report's attribution of the
     # measured time (jaxpar.harness.attribution): the runner times it with the
-    # implementation's own kernel library (jaxpar.harness.localkernel) as record["local_s"].
+    # implementation's own kernel library (jaxpar.rank.localkernel) as record["local_s"].
     def local_work(self, record: dict) -> list:
         """A list of ("gemm", m, k, n, count): count products of an m x k by a k x n matrix,
         and ("tanh", elements, count); [] where the workload has no local work to price."""

@@ -31,7 +31,7 @@ const char *jaxpar_tanh_info(void);
 
 /* C = A B (A m x k, B k x n, C m x n, row-major, C overwritten): one call of
  * the library's CBLAS gemm, as the kernels make it (csrc/real.h). The local
- * kernel the report's attribution times (jaxpar/harness/localkernel.py).
+ * kernel the report's attribution times (jaxpar/rank/localkernel.py).
  * JAXPAR_EINVAL where a dimension is negative or does not fit an int. */
 int jaxpar_gemm_f64(int64_t m, int64_t k, int64_t n, const double *a, const double *b,
                     double *c);
@@ -40,7 +40,7 @@ int jaxpar_gemm_f32(int64_t m, int64_t k, int64_t n, const float *a, const float
 
 /* One pass of STREAM's triad, a = b + scalar c, and of STREAM2's DAXPY,
  * a = a + scalar b, over n elements: the memory-bandwidth probes of the
- * report's hardware limit (jaxpar/harness/hardware.py). */
+ * report's hardware limit (jaxpar/rank/probes.py). */
 void jaxpar_triad_f64(int64_t n, double *a, const double *b, const double *c, double scalar);
 void jaxpar_daxpy_f64(int64_t n, double *a, const double *b, double scalar);
 

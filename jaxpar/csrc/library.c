@@ -1,6 +1,6 @@
 /* Facts about the build, for the Python loader (jaxpar/core/clib.py), and the
  * bare local GEMM the report's local-kernel probe times
- * (jaxpar/harness/localkernel.py); not used by the kernels. */
+ * (jaxpar/rank/localkernel.py); not used by the kernels. */
 #include <limits.h>
 
 #include "blas.h"
@@ -49,7 +49,7 @@ int jaxpar_gemm_f32(int64_t m, int64_t k, int64_t n, const float *a, const float
 }
 
 /* The memory-bandwidth probes of the stencil's hardware limit
- * (jaxpar/harness/hardware.py), one pass each. STREAM's triad, a = b + scalar c:
+ * (jaxpar/rank/probes.py), one pass each. STREAM's triad, a = b + scalar c:
  * 24 bytes an element by STREAM's count, which leaves out the read of a that
  * its store causes (write-allocate). STREAM2's DAXPY, a = a + scalar b: 24 bytes
  * an element, all of them moved, since a's store goes to a line just read, as

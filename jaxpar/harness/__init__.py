@@ -1,6 +1,9 @@
-"""The harness: what runs, times and reports configurations, above the API.
+"""The compare process: what plans, launches and reports configurations, above the ranks.
 
-run.py's plumbing (pinning, timing, records), the launcher, the sweep, the
-results files, statistics, hardware limits, code size and the report. No
-implementation imports it; nothing here is counted as code size.
+The sweep (sweep), the launcher and its timeouts (launch; process lifetime is
+jaxpar.core.lifetime), the results files (results), statistics and scaling metrics
+(stats), the fits of the collectives (alphabeta), where the time goes (attribution),
+code size (codesize), the record schema (schema) and the report (report). What runs
+inside each rank is jaxpar.rank; the talk's claims are jaxpar.claims. No implementation
+imports it; nothing here is counted as code size.
 """

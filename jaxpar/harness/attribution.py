@@ -2,7 +2,7 @@
 
   local   its busiest rank's local work (Problem.local_work) at the implementation's own
           measured kernel rate: the record's local_s, timed by the runner in the same run
-          with the implementation's library (jaxpar/harness/localkernel.py);
+          with the implementation's library (jaxpar/rank/localkernel.py);
   comm    the collectives the implementation issues (Problem.comm_seconds), priced by the
           collectives workload's α-β fits of its own transport, else the MPI ping-pong
           (jaxpar.harness.alphabeta.comm_model);

@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from jaxpar.harness import lifetime
+from jaxpar.core import lifetime
 
 
 def mpirun_command(ranks: int) -> list[str]:
@@ -91,3 +91,14 @@ def _last_error(stderr: str) -> str | None:
         if "error" in line.lower():
             return line.strip()
     return lines[-1].strip() if lines else None
+
+
+def measure_pingpong(timeout: float = 120) -> dict | None:
+    """Run pingpong() under its own `mpirun -n 2`; None if it fails or times out."""
+    try:  # killed, with its ranks, on return, on timeout and on Ctrl-C or SIGTERM
+        proc = lifetime.run(mpirun_command(2) + [sys.executable, "-m", "jaxpar.rank.probes", "pingpong"],
+                            timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    return json.loads(lines[-1]) if proc.returncode == 0 and lines else None

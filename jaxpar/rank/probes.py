@@ -3,9 +3,9 @@ same run: the single-core BLAS GEMM rate (times P), the memory bandwidth of 1 an
 of P cores at once (STREAM probes, the limit of the stencil), and an
 alpha-beta model of point-to-point communication from an MPI ping-pong.
 
-    python -m jaxpar.harness.hardware gemm --dtype float64      # one pinned core
-    python -m jaxpar.harness.hardware bandwidth --concurrent 2  # GB/s of each of 2 cores
-    mpirun -n 2 python -m jaxpar.harness.hardware pingpong      # alpha, beta
+    python -m jaxpar.rank.probes gemm --dtype float64      # one pinned core
+    python -m jaxpar.rank.probes bandwidth --concurrent 2  # GB/s of each of 2 cores
+    mpirun -n 2 python -m jaxpar.rank.probes pingpong      # alpha, beta
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import os
 import subprocess
 import sys
 
-from jaxpar.harness import lifetime
+from jaxpar.core import lifetime
 
 
 def _gemm_rate(dtype: str, n: int, repeats: int) -> float:
@@ -75,7 +75,7 @@ def bandwidth_rates(n: int, repeats: int) -> dict:
 
 
 def _pinned_copies(function: str, arguments: str, concurrent: int) -> list[float]:
-    """Run jaxpar.harness.hardware.<function>(<arguments>) in `concurrent` processes at once,
+    """Run jaxpar.rank.probes.<function>(<arguments>) in `concurrent` processes at once,
     each pinned to its own core with one BLAS thread; what each prints (JSON), in order."""
     cores = sorted(os.sched_getaffinity(0))
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
@@ -83,7 +83,7 @@ def _pinned_copies(function: str, arguments: str, concurrent: int) -> list[float
     try:  # each copy dies with this process, and is killed on Ctrl-C or SIGTERM
         for i in range(concurrent):
             code = (f"import os; os.sched_setaffinity(0, {{{cores[i % len(cores)]}}}); "
-                    f"from jaxpar.harness.hardware import {function}; "
+                    f"from jaxpar.rank.probes import {function}; "
                     f"import json; print(json.dumps({function}({arguments})))")
             procs.append(lifetime.popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
                                         text=True, env=env))
@@ -151,22 +151,9 @@ def pingpong(sizes=(8, 1 << 20, 16 << 20), repeats: int = 20) -> dict:
     return {"alpha_s": alpha, "beta_s_per_byte": beta, "bandwidth_GBps": 1e-9 / beta}
 
 
-def measure_pingpong(timeout: float = 120) -> dict | None:
-    """Run pingpong() under its own `mpirun -n 2`; None if it fails or times out."""
-    from jaxpar.harness.launch import mpirun_command
-
-    try:  # killed, with its ranks, on return, on timeout and on Ctrl-C or SIGTERM
-        proc = lifetime.run(mpirun_command(2) + [sys.executable, "-m", "jaxpar.harness.hardware",
-                                                 "pingpong"], timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return None
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
-    return json.loads(lines[-1]) if proc.returncode == 0 and lines else None
-
-
 def main(argv=None):
     lifetime.watch_parent()  # a ping-pong rank dies with the compare that launched it
-    parser = argparse.ArgumentParser(prog="python -m jaxpar.harness.hardware")
+    parser = argparse.ArgumentParser(prog="python -m jaxpar.rank.probes")
     sub = parser.add_subparsers(dest="what", required=True)
     gemm = sub.add_parser("gemm")
     gemm.add_argument("--dtype", default="float64", choices=("float64", "float32"))

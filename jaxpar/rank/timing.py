@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 from mpi4py import MPI
 
 
@@ -24,3 +25,10 @@ def time_repeats(run, comm, repeats: int, warmup: int = 1):
         if i >= warmup:
             times.append(elapsed)
     return times, output
+
+
+def summarize(times) -> dict:
+    t = np.asarray(times, dtype=np.float64)
+    q1, median, q3 = np.percentile(t, [25, 50, 75])
+    return {"median": float(median), "min": float(t.min()), "max": float(t.max()),
+            "q1": float(q1), "q3": float(q3), "iqr": float(q3 - q1)}
