@@ -1,6 +1,7 @@
 """The report's verdict on the talk's Keras claim, from synthetic records: it is written
 from the numbers (within 1.3x of jax_auto or not, SLOC against raw JAX and C/MPI)."""
-from jaxpar.harness import keras_claim, report
+from jaxpar.claims import keras_section as keras_claim
+from jaxpar.harness import report
 from jaxpar.harness.sweep import size_label
 
 SIZE = {"n": 64, "d_in": 4, "hidden": 8, "d_out": 2, "batch": 16, "steps": 3}

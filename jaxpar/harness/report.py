@@ -19,7 +19,8 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import MaxNLocator, NullFormatter, NullLocator  # noqa: E402
 
 from jaxpar import registry  # noqa: E402
-from jaxpar.harness import alphabeta, attribution, codesize, keras_claim, latency, results, stats  # noqa: E402
+from jaxpar.claims import keras_section as keras_claim  # noqa: E402
+from jaxpar.harness import alphabeta, attribution, codesize, latency, results, stats  # noqa: E402
 from jaxpar.harness.sweep import IMPLEMENTATIONS, WORKLOADS, size_label  # noqa: E402
 
 # Series styles, assigned in registry order (a new implementation, algorithm or workload

@@ -1,0 +1,1 @@
+"""The seed talk's claims (../shared/seed-talk.txt), each turned into a measured verdict."""
