@@ -1,0 +1,5 @@
+import sys
+
+from jaxpar.claims import main
+
+sys.exit(main())
