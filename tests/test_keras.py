@@ -70,7 +70,7 @@ def test_prepared_run_records_keras_and_its_compile_time(run):
     prepared = run["prepared"]
     assert prepared["type"] == "PreparedRun"
     assert prepared["ranks"] == 2 and prepared["launch"] == "single-process"
-    assert prepared["details"]["steps_per_execution"] == STEPS  # one execution runs every step
+    assert prepared["details"]["steps_per_execution"] == STEPS  # one pass of fit's loop (T jitted calls) runs every step
     assert prepared["details"]["keras"] == run["version"] == importlib.metadata.version("keras")
     assert prepared["compile_seconds"] > 0  # fit() compiles inside prepare(), timed by JAX's events
 

@@ -49,10 +49,12 @@ void JAXPAR_TYPED(jaxpar_tanh)(const real *x, real *out, int64_t count) {
   for (int64_t i = 0; i < count; i++) out[i] = REAL_TANH(x[i]);
 }
 
+/* region: gradient (derived by hand: the backward pass, its buffers and the tanh derivative) */
 /* d *= 1 - a^2: the derivative of tanh, from its output a. */
 static void times_tanh_derivative(real *d, const real *a, int64_t count) {
   for (int64_t i = 0; i < count; i++) d[i] *= 1 - a[i] * a[i];
 }
+/* endregion */
 
 /* Each row of the rows x cols matrix m = v. Bias terms are then added by a gemm
  * with beta = 1 instead of a separate loop. */
@@ -65,15 +67,19 @@ int JAXPAR_TYPED(jaxpar_sgd)(MPI_Comm comm, int64_t n, int64_t d_in, int64_t h,
                              real *w1, real *b1, real *w2, real *b2,
                              int64_t steps, int64_t batch, double lr,
                              real *losses) {
+  /* region: distribution (what the one-process version would not have) */
   int rank, size;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
+  /* endregion */
   if (n < 1 || d_in < 1 || h < 1 || d_out < 1 || steps < 1 || batch < 1 || !isfinite(lr))
     return JAXPAR_EINVAL;
   /* X (n x d_in) and Y (n x d_out) are indexed by row, rows up to steps batch;
    * the packed buffer is one MPI count; CBLAS gets the slice's rows (at most
    * max_rows), the dimensions and the rows x d_out residual as int. */
+  /* region: distribution */
   const int64_t max_rows = jaxpar_block_max(batch, size);
+  /* endregion */
   int64_t n_w1, n_w2, count;
   if (jaxpar_mul_overflows(n, d_in, &count) || jaxpar_mul_overflows(n, d_out, &count) ||
       jaxpar_mul_overflows(steps, batch, &count) || count > INT64_MAX - batch ||
@@ -83,8 +89,10 @@ int JAXPAR_TYPED(jaxpar_sgd)(MPI_Comm comm, int64_t n, int64_t d_in, int64_t h,
       jaxpar_mul_overflows(max_rows, h, &count))
     return JAXPAR_EINVAL;
 
+  /* region: distribution (my slice of the batch) */
   const int64_t lo = jaxpar_block_lo(batch, size, rank);
   const int64_t rows = jaxpar_block_lo(batch, size, rank + 1) - lo; /* may be 0 */
+  /* endregion */
   /* Offsets in the packed buffer, in the order of the parameters. */
   const int64_t o_b1 = n_w1, o_w2 = o_b1 + h, o_b2 = o_w2 + n_w2;
   const int64_t o_loss = o_b2 + d_out, packed = o_loss + 1;
@@ -94,23 +102,35 @@ int JAXPAR_TYPED(jaxpar_sgd)(MPI_Comm comm, int64_t n, int64_t d_in, int64_t h,
   real *xb = jaxpar_alloc(rows * d_in, sizeof(real));   /* my batch rows of X */
   real *yb = jaxpar_alloc(rows * d_out, sizeof(real));  /* ... and of Y */
   real *a = jaxpar_alloc(rows * h, sizeof(real));       /* hidden activations */
+  /* region: gradient */
   real *da = jaxpar_alloc(rows * h, sizeof(real));      /* d loss / d (x W1 + b1) */
+  /* endregion */
   real *r = jaxpar_alloc(rows * d_out, sizeof(real));   /* yhat - y */
+  /* region: gradient */
   real *ones = jaxpar_alloc(rows, sizeof(real));        /* column sums as gemm */
+  /* endregion */
   real *grad = jaxpar_alloc(packed, sizeof(real));
   /* Agree on allocation failure first, so that no rank waits for one that gave up. */
   int failed = !(xb && yb && a && da && r && ones && grad);
+  /* region: distribution */
   int err = MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, comm);
+  /* endregion */
   if (err == MPI_SUCCESS && failed) err = MPI_ERR_NO_MEM;
+  /* region: gradient */
   for (int64_t i = 0; i < rows && err == MPI_SUCCESS; i++) ones[i] = 1;
+  /* endregion */
 
   const double inv_batch = 1.0 / (double)batch;
+  /* region: gradient */
   const real scale = (real)inv_batch;
+  /* endregion */
   for (int64_t t = 0; t < steps && err == MPI_SUCCESS; t++) {
     /* Only these rows of X and Y are read: every rank holds them all, as a
      * data-parallel trainer holds (or streams) its own shard of the data. */
     for (int64_t i = 0; i < rows; i++) {
+      /* region: distribution */
       const int64_t row = (t * batch + lo + i) % n;
+      /* endregion */
       memcpy(xb + i * d_in, x + row * d_in, sizeof(real) * d_in);
       memcpy(yb + i * d_out, y + row * d_out, sizeof(real) * d_out);
     }
@@ -126,17 +146,23 @@ int JAXPAR_TYPED(jaxpar_sgd)(MPI_Comm comm, int64_t n, int64_t d_in, int64_t h,
      * with no rows gets zeros from every gemm (k = 0) and adds nothing. */
     const double sum_r2 = rows > 0 ? REAL_DOT(rows * d_out, r, 1, r, 1) : 0.0;
     grad[o_loss] = (real)(0.5 * inv_batch * sum_r2);
+    /* region: gradient (dW2 = a^T r/B, db2 = 1^T r/B, da = r/B W2^T (1 - a^2), dW1 = x^T da, ...) */
     jaxpar_gemm(1, 0, h, d_out, rows, scale, a, h, r, d_out, 0, grad + o_w2, d_out);
     jaxpar_gemm(1, 0, d_out, 1, rows, scale, r, d_out, ones, 1, 0, grad + o_b2, 1);
     jaxpar_gemm(0, 1, rows, h, d_out, scale, r, d_out, w2, d_out, 0, da, h);
     times_tanh_derivative(da, a, rows * h);
     jaxpar_gemm(1, 0, d_in, h, rows, 1, xb, d_in, da, h, 0, grad, h);
     jaxpar_gemm(1, 0, h, 1, rows, 1, da, h, ones, 1, 0, grad + o_b1, 1);
+    /* endregion */
 
+    /* region: distribution */
     err = MPI_Allreduce(MPI_IN_PLACE, grad, (int)packed, REAL_MPI, MPI_SUM, comm);
+    /* endregion */
     for (int p = 0; p < 4 && err == MPI_SUCCESS; p++)
       REAL_AXPY(offsets[p + 1] - offsets[p], (real)-lr, grad + offsets[p], 1, params[p], 1);
+    /* region: distribution (the loss rode in the all-reduced buffer) */
     losses[t] = grad[o_loss];
+    /* endregion */
   }
 
   free(xb); free(yb); free(a); free(da); free(r); free(ones); free(grad);

@@ -16,8 +16,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+# region: distribution (what the one-device version would not have)
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
+# endregion
 
 from jaxpar.core import jaxenv
 from jaxpar.core.layout import block_sizes
@@ -32,15 +34,23 @@ def loss(params, x, y):
 
 @functools.cache  # one program per configuration: repeated calls reuse its compilation
 def sgd(mesh, *, steps, batch, lr):
+    # region: distribution
     replicated, by_rows = NamedSharding(mesh, P()), NamedSharding(mesh, P("x"))
+    # endregion
 
+    # region: distribution
     @partial(jax.jit, in_shardings=replicated, out_shardings=replicated)
+    # endregion
     def train(x, y, params):
         def step(params, t):
             rows = (t * batch + jnp.arange(batch)) % x.shape[0]
+            # region: distribution
             xb = lax.with_sharding_constraint(x[rows], by_rows)
             yb = lax.with_sharding_constraint(y[rows], by_rows)
+            # endregion
+            # region: gradient
             value, grads = jax.value_and_grad(loss)(params, xb, yb)
+            # endregion
             return jax.tree.map(lambda w, g: w - lr * g, params, grads), value
 
         return lax.scan(step, params, jnp.arange(steps))
@@ -49,10 +59,12 @@ def sgd(mesh, *, steps, batch, lr):
 
 
 def prepare(x, y, params, *, steps, batch, lr, comm, devices=None):
+    # region: distribution
     devices = jaxenv.select_devices(devices, comm)
     mesh = Mesh(np.array(devices), ("x",))
     replicated = NamedSharding(mesh, P())
     place = lambda a: jax.make_array_from_callback(a.shape, replicated, lambda index: a[index])
+    # endregion
     args = (place(x), place(y), {name: place(p) for name, p in params.items()})
     compiled, compile_seconds = jaxenv.compile_timed(sgd(mesh, steps=steps, batch=batch, lr=lr),
                                                      args, comm)

@@ -17,12 +17,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+# region: distribution (what the one-process version would not have)
 from jax.flatten_util import ravel_pytree
 from mpi4py import MPI
 
 import mpi4jax
+# endregion
 from jaxpar.core import jaxenv
+# region: distribution
 from jaxpar.core.layout import block_sizes, block_slice
+# endregion
 from jaxpar.core.prepared import PreparedRun
 
 
@@ -33,18 +37,26 @@ def local_loss(params, x, y, batch):
 
 
 def sgd(comm, *, steps, batch, lr):
+    # region: distribution
     mine = block_slice(batch, comm.size, comm.rank)  # may be empty when batch < ranks
+    # endregion
 
     @jax.jit
     def train(x, y, params):
+        # region: distribution
         i = jnp.arange(mine.start, mine.stop)
+        # endregion
 
         def step(params, t):
             rows = (t * batch + i) % x.shape[0]
+            # region: gradient
             loss, grads = jax.value_and_grad(local_loss)(params, x[rows], y[rows], batch)
+            # endregion
+            # region: distribution
             # One buffer [gradients | loss], so one MPI_Allreduce per step, as in c_mpi.c.
             packed, unpack = ravel_pytree((grads, loss))
             grads, loss = unpack(mpi4jax.allreduce(packed, op=MPI.SUM, comm=comm))
+            # endregion
             return jax.tree.map(lambda w, g: w - lr * g, params, grads), loss
 
         return lax.scan(step, params, jnp.arange(steps))

@@ -13,8 +13,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+# region: distribution (what the one-device version would not have)
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
+# endregion
 
 from jaxpar.core import jaxenv
 from jaxpar.core.layout import block_sizes
@@ -23,24 +25,34 @@ from jaxpar.core.prepared import PreparedRun
 
 def local_loss(params, x, y, valid, batch):
     a = jnp.tanh(x @ params["W1"] + params["b1"])
+    # region: distribution (mask the padded rows)
     r = jnp.where(valid[:, None], a @ params["W2"] + params["b2"] - y, 0)
+    # endregion
     return jnp.sum(r * r) / (2 * batch)
 
 
 @functools.cache  # one program per configuration: repeated calls reuse its compilation
 def sgd(devices, *, steps, batch, lr):
+    # region: distribution
     ndev = len(devices)
     width = -(-batch // ndev)  # fixed-size slices, padding masked (see jax.py)
+    # endregion
 
+    # region: distribution
     @partial(jax.pmap, axis_name="p", devices=devices, in_axes=(0, None, None, None))
     def train(rank, x, y, params):
         first, end = rank * batch // ndev, (rank + 1) * batch // ndev
         i = first + jnp.arange(width)
+    # endregion
 
         def step(params, t):
             rows = (t * batch + i) % x.shape[0]
+            # region: gradient
             loss, grads = jax.value_and_grad(local_loss)(params, x[rows], y[rows], i < end, batch)
+            # endregion
+            # region: distribution
             loss, grads = lax.psum((loss, grads), "p")
+            # endregion
             return jax.tree.map(lambda w, g: w - lr * g, params, grads), loss
 
         return lax.scan(step, params, jnp.arange(steps))
@@ -49,6 +61,7 @@ def sgd(devices, *, steps, batch, lr):
 
 
 def prepare(x, y, params, *, steps, batch, lr, comm, devices=None):
+    # region: distribution
     devices = jaxenv.select_devices(devices, comm)
     ndev = len(devices)
     mesh = Mesh(np.array(devices), ("p",))
@@ -56,6 +69,7 @@ def prepare(x, y, params, *, steps, batch, lr, comm, devices=None):
                                                          lambda index: a[index])
     args = (place(np.arange(ndev), P("p")), place(x, P()), place(y, P()),
             {name: place(p, P()) for name, p in params.items()})
+    # endregion
     compiled, compile_seconds = jaxenv.compile_timed(
         sgd(tuple(devices), steps=steps, batch=batch, lr=lr), args, comm)
 

@@ -12,10 +12,17 @@ What Keras 3.15.1 cannot express, refused with a ValueError here (README, "Keras
 - a batch that P does not divide: DataParallel needs every device's share to be equal.
 
 Keras logs the running mean of an epoch's losses, so the metric LossCurve keeps each
-step's own loss in a vector. It needs no callback, so one execution runs all T steps
-(steps_per_execution = T). A callback that read each step's loss made Keras copy it to the
-host after every step: 8.6 against 5.4 ms a step at the default size in float32, one device
-(experiments/keras_fit_overheads.py).
+step's own loss in a vector. It needs no callback, so fit runs with steps_per_execution = T:
+one pass of fit's loop, its callbacks and logs once, for all T steps. That is not one
+compiled program of T steps, as the JAX forms' lax.scan is: Keras 3.15's JAX trainer jits a
+single training step (make_train_function: jit(self.train_step, donate_argnums=0)), and the
+train function that fit calls once per execution is a Python loop over it
+(Trainer._make_function: `for _ in range(self.steps_per_execution - 1): data =
+next(iterator); outputs, state = step_function(state, data)`). So T times, from Python, a
+step's batch is taken from the PyDataset and placed on the devices and the one-step program
+is called (asynchronously: nothing in that loop reads a step's result back). A callback that
+read each step's loss made Keras copy it to the host after every step: 8.6 against 5.4 ms a
+step at the default size in float32, one device (experiments/keras_fit_overheads.py).
 
 The activation is jax.nn.tanh, not Keras's "tanh": on the JAX backend Keras 3.15.1 computes
 its own tanh of a float64 tensor in float32 (keras.backend.result_type maps 64-bit types to
@@ -32,7 +39,9 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from jaxpar.core import jaxenv  # noqa: E402
+# region: distribution (what the one-device version would not have)
 from jaxpar.core.layout import block_sizes, block_slice  # noqa: E402
+# endregion
 from jaxpar.core.prepared import PreparedRun  # noqa: E402
 
 
@@ -83,7 +92,9 @@ def keras_settings(dtype, distribution):
     keras.config.set_floatx(dtype)  # the optimizer's learning rate and the metrics
     keras.config.set_dtype_policy(dtype)  # the layers' weights and computation
     try:
+        # region: distribution
         with distribution.scope():
+            # endregion
             yield
     finally:
         keras.config.set_floatx(floatx)
@@ -94,13 +105,17 @@ def prepare(x, y, params, *, steps, batch, lr, comm, devices=None):
     if keras.backend.backend() != "jax":
         raise ValueError(f"the keras implementation runs Keras on JAX, but KERAS_BACKEND is "
                          f"{keras.backend.backend()!r}: unset it or set it to 'jax'")
+    # region: distribution
     devices = jaxenv.select_devices(devices, comm)
+    # endregion
     if batch % len(devices):
         raise ValueError(f"keras.distribution.DataParallel splits every batch evenly over the "
                          f"devices, so batch={batch} must be a multiple of P={len(devices)} "
                          "(the other implementations take any batch)")
+    # region: distribution
     distribution = keras.distribution.DataParallel(devices=devices, auto_shard_dataset=False)
     mine = np.arange(batch)[block_slice(batch, jax.process_count(), jax.process_index())]
+    # endregion
     data = Batches(x, y, steps=steps, batch=batch, mine=mine)
     with keras_settings(x.dtype.name, distribution):
         # Zeros, not Keras's random initializers: set_weights() replaces them with the given

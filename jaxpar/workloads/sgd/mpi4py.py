@@ -8,9 +8,11 @@ global 1/B so that one sum-Allreduce of a single packed buffer
 Every rank holds the full x and y, and reads only its rows of each batch.
 """
 import numpy as np
+# region: distribution (what the one-process version would not have)
 from mpi4py import MPI
 
 from jaxpar.core.layout import block_sizes, block_slice
+# endregion
 from jaxpar.core.prepared import PreparedRun
 
 NAMES = ("W1", "b1", "W2", "b2")
@@ -18,6 +20,7 @@ NAMES = ("W1", "b1", "W2", "b2")
 
 def sgd(comm, x, y, params, *, steps, batch, lr):
     p = {name: params[name].copy() for name in NAMES}
+    # region: distribution
     mine = block_slice(batch, comm.size, comm.rank)  # may be empty when batch < ranks
     # The gradients are views into the buffer that is all-reduced.
     sizes = [p[name].size for name in NAMES]
@@ -25,25 +28,34 @@ def sgd(comm, x, y, params, *, steps, batch, lr):
     views = np.split(packed, np.cumsum(sizes))
     grad = {name: view.reshape(p[name].shape) for name, view in zip(NAMES, views)}
     loss = views[-1]
+    # endregion
     losses = np.empty(steps, dtype=x.dtype)
 
     for t in range(steps):
+        # region: distribution
         rows = (t * batch + np.arange(mine.start, mine.stop)) % x.shape[0]
+        # endregion
         xb, yb = x[rows], y[rows]
         a = np.tanh(xb @ p["W1"] + p["b1"])
         r = a @ p["W2"] + p["b2"] - yb
         loss[0] = 0.5 / batch * np.sum(r * r)
+        # region: gradient (derived by hand, as in c_mpi.c)
         g = r / batch  # d loss / d yhat
         np.matmul(a.T, g, out=grad["W2"])
         np.sum(g, axis=0, out=grad["b2"])
         da = (g @ p["W2"].T) * (1 - a * a)
         np.matmul(xb.T, da, out=grad["W1"])
         np.sum(da, axis=0, out=grad["b1"])
+        # endregion
 
+        # region: distribution
         comm.Allreduce(MPI.IN_PLACE, packed, op=MPI.SUM)
+        # endregion
         for name in NAMES:
             p[name] -= lr * grad[name]
+        # region: distribution
         losses[t] = loss[0]
+        # endregion
     return p, losses
 
 

@@ -130,8 +130,10 @@ int JAXPAR_TYPED(jaxpar_stencil)(MPI_Comm comm, int64_t n, int radius, int64_t i
   const int64_t row0 = jaxpar_block_lo(n, pr, myrow), col0 = jaxpar_block_lo(n, pc, mycol);
   const int64_t h = jaxpar_block_lo(n, pr, myrow + 1) - row0;
   const int64_t w = jaxpar_block_lo(n, pc, mycol + 1) - col0;
+  /* region: halo (IN with its ghost cells, R wide on every side) */
   const int64_t ld = w + 2 * R; /* IN's row length, halos included */
   real *in = jaxpar_alloc((h + 2 * R) * ld, sizeof(real));
+  /* endregion */
   if (in) advise_huge_pages(in, (h + 2 * R) * ld * (int64_t)sizeof(real));
   /* Agree on allocation failure first, so that no rank waits for one that gave up. */
   int failed = !in;
@@ -141,11 +143,14 @@ int JAXPAR_TYPED(jaxpar_stencil)(MPI_Comm comm, int64_t n, int radius, int64_t i
     free(in);
     return err;
   }
+  /* region: halo */
   real *own = in + R * ld + R; /* my block's first point: own[i * ld + j], -R <= i, j */
+  /* endregion */
   for (int64_t i = 0; i < h; i++)
     memcpy(own + i * ld, in_block + i * w, sizeof(real) * (size_t)w);
   memset(out_block, 0, sizeof(real) * (size_t)(h * w));
 
+  /* region: halo (datatypes, neighbours, where each halo lands and what is sent) */
   /* The halos exchanged with a neighbour: R rows of my block's w columns above or
    * below it (R runs of w, ld apart), or R columns of its h rows beside it. Both
    * are vector types on IN in place, committed once, so nothing is packed by hand
@@ -164,12 +169,14 @@ int JAXPAR_TYPED(jaxpar_stencil)(MPI_Comm comm, int64_t n, int radius, int64_t i
   real *const halo[4] = {own - R * ld, own + h * ld, own - R, own + w};
   real *const edge[4] = {own, own + (h - R) * ld, own, own + w - R};
   const MPI_Datatype type[4] = {halo_rows, halo_rows, halo_cols, halo_cols};
+  /* endregion */
 
   /* My part of the global interior R <= r, c < n - R, in block coordinates. */
   const int64_t i_lo = max64(R - row0, 0), i_hi = min64(n - R - row0, h);
   const int64_t j_lo = max64(R - col0, 0), j_hi = min64(n - R - col0, w);
 
   for (int64_t t = 0; t < iterations && err == MPI_SUCCESS; t++) {
+    /* region: halo (the exchange) */
     /* Nonblocking, all four directions at once, rather than a MPI_Sendrecv per
      * direction: the exchanges proceed together instead of one after another,
      * and no send/receive order is needed to avoid deadlock. Receives first, so
@@ -185,12 +192,15 @@ int JAXPAR_TYPED(jaxpar_stencil)(MPI_Comm comm, int64_t n, int radius, int64_t i
       err = MPI_Isend(edge[d], 1, type[d], neighbour[d], 0, comm, &req[4 + d]);
     if (err == MPI_SUCCESS) err = MPI_Waitall(8, req, MPI_STATUSES_IGNORE);
     if (err != MPI_SUCCESS) break;
+    /* endregion */
 
     sweep(out_block, own, h, w, ld, radius, i_lo, i_hi, j_lo, j_hi);
   }
 
+  /* region: halo */
   MPI_Type_free(&halo_rows);
   MPI_Type_free(&halo_cols);
+  /* endregion */
   free(in);
   return err;
 }

@@ -31,10 +31,12 @@ from jaxpar.core.prepared import PreparedRun
 from jaxpar.workloads.stencil.problem import stencil_weights
 
 
+# region: halo (which neighbour exists)
 def shift(size, step):
     """ppermute pairs that pass every block `step` places along a mesh axis of `size`,
     without wrap-around (the devices with no source receive zeros)."""
     return [(i, i + step) for i in range(size) if 0 <= i + step < size]
+# endregion
 
 
 @functools.cache  # one program per configuration: repeated calls reuse its compilation
@@ -52,18 +54,22 @@ def stencil(mesh, n, radius, iterations):
 
         def iteration(_, state):
             halo_in, out_block = state  # IN with R halo rows and columns on every side
+            # region: halo (the exchange into IN's ghost cells)
             mine = halo_in[R:R + rows, R:R + cols]
             # The neighbours' edge rows and columns into the halo (a star reads no corner).
             halo_in = (halo_in.at[:R, R:-R].set(lax.ppermute(mine[-R:], "row", shift(pr, 1)))
                        .at[-R:, R:-R].set(lax.ppermute(mine[:R], "row", shift(pr, -1)))
                        .at[R:-R, :R].set(lax.ppermute(mine[:, -R:], "col", shift(pc, 1)))
                        .at[R:-R, -R:].set(lax.ppermute(mine[:, :R], "col", shift(pc, -1))))
+            # endregion
             s = sum(w * (halo_in[R:R + rows, R + k:R + k + cols] + halo_in[R + k:R + k + rows, R:R + cols])
                     for k, w in weights)
             # IN += 1 on the halo too: it is overwritten before it is next read
             return halo_in + 1, out_block + jnp.where(interior, s, 0)
 
+        # region: halo (IN with its ghost cells, R wide on every side)
         state = (jnp.pad(x_block, R), jnp.zeros_like(x_block))
+        # endregion
         return lax.fori_loop(0, iterations, iteration, state)[1]
 
     return kernel

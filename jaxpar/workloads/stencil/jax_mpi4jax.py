@@ -29,6 +29,7 @@ from jaxpar.core.prepared import PreparedRun
 from jaxpar.workloads.stencil.problem import stencil_weights
 
 
+# region: halo (which neighbour exists, and the exchange)
 def shift(comm, band, source, dest):
     """What `source` sends (a band shaped like `band`) while this rank sends `band` to
     `dest`; zeros where there is no source. None marks a side past the global edge."""
@@ -39,12 +40,15 @@ def shift(comm, band, source, dest):
     if dest is None:
         return mpi4jax.recv(band, source, comm=comm)
     return mpi4jax.sendrecv(band, band, source, dest, comm=comm)
+# endregion
 
 
 def stencil(comm, neighbours, origin, n, *, radius, iterations):
     """The jitted kernel: OUT of the block whose first point is the global origin (r0, c0)."""
     R, w = radius, [float(v) for v in stencil_weights(radius)]
+    # region: halo
     up, down, left, right = neighbours
+    # endregion
 
     @jax.jit
     def kernel(block):
@@ -55,6 +59,7 @@ def stencil(comm, neighbours, origin, n, *, radius, iterations):
 
         def iteration(_, state):
             halo_in, out = state  # IN with R halo rows and columns on every side
+            # region: halo (the exchange into IN's ghost cells)
             mine = halo_in[R:R + rows, R:R + cols]
             # Every rank shifts down, then up, then right, then left: the same order, so
             # each send meets its receive.
@@ -62,11 +67,14 @@ def stencil(comm, neighbours, origin, n, *, radius, iterations):
                        .at[-R:, R:-R].set(shift(comm, mine[:R], down, up))
                        .at[R:-R, :R].set(shift(comm, mine[:, -R:], left, right))
                        .at[R:-R, -R:].set(shift(comm, mine[:, :R], right, left)))
+            # endregion
             s = sum(w[R + k] * (halo_in[R:R + rows, R + k:R + k + cols] + halo_in[R + k:R + k + rows, R:R + cols])
                     for k in range(-R, R + 1) if k)
             return halo_in + 1, out + jnp.where(interior, s, 0)
 
+        # region: halo (IN with its ghost cells, R wide on every side)
         state = (jnp.pad(block, R), jnp.zeros_like(block))
+        # endregion
         return lax.fori_loop(0, iterations, iteration, state)[1]
 
     return kernel
@@ -78,9 +86,11 @@ def prepare(x, *, radius, iterations, comm):
     pr, pc = process_grid(size)
     row, col = divmod(comm.rank, pc)
     rows, cols = block_slice(n, pr, row), block_slice(n, pc, col)
+    # region: halo
     rank_at = lambda r, c: r * pc + c if 0 <= r < pr and 0 <= c < pc else None
     neighbours = (rank_at(row - 1, col), rank_at(row + 1, col), rank_at(row, col - 1),
                   rank_at(row, col + 1))
+    # endregion
 
     device = jax.local_devices()[0]
     block = jax.device_put(x[rows, cols], device)

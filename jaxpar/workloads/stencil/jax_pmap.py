@@ -25,12 +25,14 @@ from jaxpar.core.prepared import PreparedRun
 from jaxpar.workloads.stencil.problem import stencil_weights
 
 
+# region: halo (which neighbour exists)
 def shift(grid, down, right):
     """ppermute pairs (d, d') on the device axis that pass every block `down` grid rows and
     `right` grid columns, without wrap-around (the devices with no source receive zeros)."""
     pr, pc = grid
     return [(r * pc + c, (r + down) * pc + c + right) for r in range(pr) for c in range(pc)
             if 0 <= r + down < pr and 0 <= c + right < pc]
+# endregion
 
 
 @functools.cache  # one program per configuration: repeated calls reuse its compilation
@@ -48,18 +50,22 @@ def stencil(devices, grid, n, radius, iterations):
 
         def iteration(_, state):
             halo_in, out_block = state  # IN with R halo rows and columns on every side
+            # region: halo (the exchange into IN's ghost cells)
             mine = halo_in[R:R + rows, R:R + cols]
             # The neighbours' edge rows and columns into the halo (a star reads no corner).
             halo_in = (halo_in.at[:R, R:-R].set(lax.ppermute(mine[-R:], "p", shift(grid, 1, 0)))
                        .at[-R:, R:-R].set(lax.ppermute(mine[:R], "p", shift(grid, -1, 0)))
                        .at[R:-R, :R].set(lax.ppermute(mine[:, -R:], "p", shift(grid, 0, 1)))
                        .at[R:-R, -R:].set(lax.ppermute(mine[:, :R], "p", shift(grid, 0, -1))))
+            # endregion
             s = sum(w * (halo_in[R:R + rows, R + k:R + k + cols] + halo_in[R + k:R + k + rows, R:R + cols])
                     for k, w in weights)
             # IN += 1 on the halo too: it is overwritten before it is next read
             return halo_in + 1, out_block + jnp.where(interior, s, 0)
 
+        # region: halo (IN with its ghost cells, R wide on every side)
         state = (jnp.pad(x_block, R), jnp.zeros_like(x_block))
+        # endregion
         return lax.fori_loop(0, iterations, iteration, state)[1]
 
     return kernel

@@ -19,7 +19,9 @@ from jaxpar.core.layout import block_sizes, block_slice, gather_blocks, process_
 from jaxpar.core.prepared import PreparedRun
 from jaxpar.workloads.stencil.problem import stencil_weights
 
+# region: halo (the datatypes' element types)
 MPI_TYPES = {np.dtype(np.float64): MPI.DOUBLE, np.dtype(np.float32): MPI.FLOAT}
+# endregion
 
 
 def stencil(comm, block, interior, neighbours, *, radius, iterations):
@@ -27,11 +29,14 @@ def stencil(comm, block, interior, neighbours, *, radius, iterations):
     interior: the (rows, cols) slices of the block inside the global interior;
     neighbours: the ranks (up, down, left, right), MPI.PROC_NULL past the edge."""
     R, (rows, cols) = radius, block.shape
+    # region: halo (IN with its ghost cells, R wide on every side)
     width = cols + 2 * R
     grid_in = np.zeros((rows + 2 * R, width), block.dtype)
     owned = grid_in[R:R + rows, R:R + cols]
+    # endregion
     owned[...] = block
     out = np.zeros_like(block)
+    # region: halo
     flat = grid_in.reshape(-1)  # a view: each message starts at an element offset
     at = lambda r, c: flat[r * width + c:]
 
@@ -45,6 +50,7 @@ def stencil(comm, block, interior, neighbours, *, radius, iterations):
                 (at(R, 0), column_band, left), (at(R, R + cols), column_band, right)]
     sends = [(at(R, R), row_band, up), (at(rows, R), row_band, down),
              (at(R, R), column_band, left), (at(R, cols), column_band, right)]
+    # endregion
 
     w = stencil_weights(R).astype(block.dtype)
     rs, cs = interior
@@ -52,9 +58,11 @@ def stencil(comm, block, interior, neighbours, *, radius, iterations):
     scratch = np.empty_like(target)
     r0, r1, c0, c1 = rs.start + R, rs.stop + R, cs.start + R, cs.stop + R  # in grid_in
     for _ in range(iterations):
+        # region: halo (the exchange)
         requests = [comm.Irecv([buf, 1, band], source=rank) for buf, band, rank in receives]
         requests += [comm.Isend([buf, 1, band], dest=rank) for buf, band, rank in sends]
         MPI.Request.Waitall(requests)
+        # endregion
         for k in range(-R, R + 1):
             if k:
                 np.multiply(w[R + k], grid_in[r0:r1, c0 + k:c1 + k], out=scratch)
@@ -62,8 +70,10 @@ def stencil(comm, block, interior, neighbours, *, radius, iterations):
                 np.multiply(w[R + k], grid_in[r0 + k:r1 + k, c0:c1], out=scratch)
                 np.add(target, scratch, out=target)
         owned += 1
+    # region: halo
     row_band.Free()
     column_band.Free()
+    # endregion
     return out
 
 
@@ -82,9 +92,11 @@ def prepare(x, *, radius, iterations, comm, devices=None):
     rows, cols = block_slice(n, pr, row), block_slice(n, pc, col)
     block = np.ascontiguousarray(x[rows, cols])
     interior = (local_interior(rows, n, radius), local_interior(cols, n, radius))
+    # region: halo (which neighbour exists)
     rank_at = lambda r, c: r * pc + c if 0 <= r < pr and 0 <= c < pc else MPI.PROC_NULL
     neighbours = (rank_at(row - 1, col), rank_at(row + 1, col), rank_at(row, col - 1),
                   rank_at(row, col + 1))
+    # endregion
     slices = [(block_slice(n, pr, r // pc), block_slice(n, pc, r % pc)) for r in range(size)]
     run = lambda: stencil(comm, block, interior, neighbours, radius=radius, iterations=iterations)
     return PreparedRun(
