@@ -61,7 +61,7 @@ def test_heavy_mixed_names_where_it_holds():
     v = judge(heavy, [record("c_mpi", 1, 2e-3), record("c_mpi", 2, 0.5e-3),
                       record("jax", 1, 1e-3), record("jax", 2, 1.5e-3)])
     assert v.verdict == MIXED
-    assert "holds in 1 of 2 (sgd float64 P = 1)" in v.summary
+    assert "holds in 1 of 2: sgd float64 P = 1" in v.summary
 
 
 def test_a_failed_run_makes_the_verdict_not_measured_with_the_reason():

@@ -1,6 +1,6 @@
 """Peak memory per rank: the runner's window around the repeats (jaxpar/rank/memory.py),
 the record it writes under mpirun and in one JAX process, XLA's memory analysis kept by
-jaxpar.core.jaxenv, and the report's table (jaxpar/harness/report.py)."""
+jaxpar.core.jaxenv, and the report's table (jaxpar/harness/report/)."""
 import sys
 
 import jsonschema

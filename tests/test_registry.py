@@ -92,7 +92,10 @@ def test_no_branch_on_a_workload_name_outside_the_workload_folders():
     assert not found, found
     names = "|".join(registry.WORKLOADS)
     quoted = re.compile(rf"""['"]({names})['"]""")
-    for part in ("run.py", "api.py", "harness/sweep.py", "harness/report.py", "harness/launch.py",
+    report = sorted(p.relative_to(ROOT / "jaxpar").as_posix()
+                    for p in (ROOT / "jaxpar/harness/report").glob("*.py"))
+    assert "harness/report/__init__.py" in report and len(report) > 1, report
+    for part in ("run.py", "api.py", "harness/sweep.py", *report, "harness/launch.py",
                  "harness/results.py", "harness/stats.py", "compare.py"):
         text = (ROOT / "jaxpar" / part).read_text()
         code = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))

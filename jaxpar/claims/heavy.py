@@ -17,8 +17,10 @@ MEASURE = "best JAX time ÷ best c_mpi time per workload, at P = 1 and at the la
 SECTION = "Where the time goes"
 
 
-def evaluate(ctx) -> Verdict:
-    v = Verdict(ID, QUOTE, MEASURE, SECTION)
+def pairs(ctx) -> list[tuple]:
+    """(label, JAX records, c_mpi records) per workload, dtype and size at P = 1 and at the
+    workload's largest P, where both verified: what the verdict and the report's summary
+    figure compare."""
     configs = {}
     for r in ctx.ok:
         if r["workload"] in timed_workloads(ctx):
@@ -26,16 +28,20 @@ def evaluate(ctx) -> Verdict:
             if side:
                 configs.setdefault(configuration(r), {}).setdefault(side, []).append(r)
     top = {w: max(p for (w2, _, _, p) in configs if w2 == w) for (w, _, _, _) in configs}
+    return [(f"{workload} {dtype} P = {ranks}", runs["jax"], runs["c"])
+            for (workload, dtype, _, ranks), runs in sorted(configs.items())
+            if ranks in (1, top[workload]) and "c" in runs and "jax" in runs]
+
+
+def evaluate(ctx) -> Verdict:
+    v = Verdict(ID, QUOTE, MEASURE, SECTION)
     outcomes, shares, causes, used = [], [], [], []
-    for (workload, dtype, _, ranks), runs in sorted(configs.items()):
-        if ranks not in (1, top[workload]) or "c" not in runs or "jax" not in runs:
-            continue
-        used += runs["c"] + runs["jax"]
-        best, base = min(runs["jax"], key=time_of), min(runs["c"], key=time_of)
-        label = f"{workload} {dtype} P = {ranks}"
+    for label, jax_runs, c_runs in pairs(ctx):
+        used += c_runs + jax_runs
+        best, base = min(jax_runs, key=time_of), min(c_runs, key=time_of)
         share = v.figure(ctx, f"{label}: best JAX ({best['impl']}, {best['launch']}) ÷ best c_mpi",
-                         ratio(aggregate("min", [field_of(r, time_path(r)) for r in runs["jax"]]),
-                               aggregate("min", [field_of(r, time_path(r)) for r in runs["c"]])), "×")
+                         ratio(aggregate("min", [field_of(r, time_path(r)) for r in jax_runs]),
+                               aggregate("min", [field_of(r, time_path(r)) for r in c_runs])), "×")
         shares.append(share)
         outcomes.append((label, share < 1))
         gap = attributed.gap_text(ctx, best, base)

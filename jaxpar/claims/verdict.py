@@ -152,7 +152,7 @@ class Verdict:
             raise NotMeasured("no configuration to judge")
         self.verdict = (HOLDS if len(held) == len(outcomes) else FAILS if not held else MIXED)
         if self.verdict == MIXED:
-            return f"holds in {len(held)} of {len(outcomes)} ({', '.join(held)})"
+            return f"holds in {len(held)} of {len(outcomes)}: {', '.join(held)}"
         return self.verdict
 
     def as_dict(self) -> dict:

@@ -53,6 +53,10 @@ class Problem:
     limit: str = "gemm"         # the hardware limit of its rate: "gemm" (P x the core's GEMM
                                 # rate, record["gflops"]) or "bandwidth" (the memory
                                 # bandwidth of P cores, record["gbytes_per_s"])
+    report_section: str | None = None  # "module:function": the workload's own section of the
+                                # report, which the report imports lazily (so no matplotlib here)
+                                # and calls as f(workload, records, outdir, save, fmt_time,
+                                # markdown_table, Table) -> (markdown lines, tables, plot stems)
 
     def size_label(self, sizes: dict) -> str:
         return " ".join(f"{k}={v}" for k, v in sizes.items())

@@ -72,6 +72,7 @@ class Collectives(Problem):
     time_field, time_unit, flops_field = "time_s", "collective", "flops"
     error_fields = ("max_abs_error",)
     tolerance = {"float64": 0.0, "float32": 0.0}  # small integers: exact in both dtypes
+    report_section = "jaxpar.workloads.collectives.report:section"  # latency tables, fits, plots
 
     def size_label(self, sizes):
         nbytes = sizes["bytes"]

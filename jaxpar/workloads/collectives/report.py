@@ -3,7 +3,9 @@ latency against size, one series per implementation, launch mode and pinning;
 algorithm and bus bandwidth as nccl-tests define them; and each series' alpha-beta
 fit with its residual and its ratio to the measurement at 1 KiB, 64 KiB and 8 MiB.
 
-Only verified records are tabulated, plotted or fitted.
+Only verified records are tabulated, plotted or fitted. The report (jaxpar.harness.report)
+finds section() through the problem definition (Collectives.report_section) and imports
+this module only when it renders; no implementation imports it.
 """
 from __future__ import annotations
 
