@@ -293,10 +293,11 @@ def print_record(console, config, record) -> None:
 
 
 def print_summary(report, console) -> None:
-    """The report's tables, less the columns too wide or too uniform for a terminal."""
+    """The report's tables, less the columns too wide or too uniform for a terminal, and
+    last the verdicts on the talk's claims."""
     from rich.table import Table
 
-    for t in report.tables:
+    for t in report.tables + ([report.verdicts] if report.verdicts else []):
         if not t.rows:
             continue
         keep = [i for i, name in enumerate(t.header)

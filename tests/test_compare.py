@@ -59,7 +59,7 @@ sizes = [{ n = 256, d_in = 8, hidden = 16, d_out = 2, batch = 64, steps = 6 }]
 STEMS = ["matmul-strong_time", "matmul-strong_efficiency", "matmul-weak_time",
          "matmul-weak_efficiency", "sgd-strong_time", "sgd-strong_efficiency",
          "matmul_gflops_vs_size", "sgd_gflops_vs_size", "sgd_loss", "codesize",
-         "codesize_vs_performance", "matmul_attribution", "sgd_attribution"]
+         "codesize_vs_performance", "matmul_attribution", "sgd_attribution", "summary"]
 
 
 def run_compare(*args, env=None, timeout=400):
@@ -113,7 +113,8 @@ def tiny(tmp_path_factory):
 def test_tiny_sweep_writes_every_output(tiny):
     proc, out = tiny["proc"], tiny["out"]
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    for name in ("results.jsonl", "results.csv", "scaling.csv", "report.md", "sweep.json", "manifest.json"):
+    for name in ("results.jsonl", "results.csv", "scaling.csv", "report.md", "sweep.json", "manifest.json",
+                 "verdicts.json"):
         assert (out / name).stat().st_size > 0, name
     for stem in STEMS:
         assert (out / f"{stem}.png").is_file() and (out / f"{stem}.svg").is_file(), stem
@@ -121,6 +122,51 @@ def test_tiny_sweep_writes_every_output(tiny):
     assert "matmul-strong: matmul, strong scaling" in proc.stdout
     assert "sgd-strong: sgd, strong scaling" in proc.stdout and "Code size" in proc.stdout
     assert not processes_with(tiny["marker"]), "MPI processes outlived the sweep"
+
+
+def test_report_opens_with_the_verdicts(tiny):
+    """Title, one line of environment, then the verdicts table and the key findings, before
+    any detail; the terminal output ends with the verdicts table."""
+    from jaxpar.harness.report.verdicts import anchor
+
+    assert anchor("Keras 3 on JAX: the talk's claim") == "#keras-3-on-jax-the-talks-claim"
+    report = (tiny["out"] / "report.md").read_text()
+    lines = report.splitlines()
+    assert lines[0] == "# tiny" and lines[2].startswith("Started ") and lines[4] == "## Verdicts"
+    opening = report.split("## Verdicts")[1].split("\n## ")[0]
+    verdicts = json.loads((tiny["out"] / "verdicts.json").read_text())
+    for v in verdicts:
+        row = next(line for line in opening.splitlines() if line.startswith(f"| {v['claim']} |"))
+        assert v["verdict"] in row and f"]({anchor(v['section'])})" in row
+    assert "### Key findings" in opening and len(opening.split("### Key findings")[1].splitlines()) < 30
+    # details come after the answer, and every section a verdict links to exists
+    assert report.index("## Verdicts") < report.index("## Environment and hardware limit")
+    for section in {v["section"] for v in verdicts}:
+        assert f"\n## {section}\n" in report, section
+    tail = tiny["proc"].stdout[tiny["proc"].stdout.rindex("Verdicts: the talk's claims"):]
+    assert all(v["claim"] in tail for v in verdicts) and "Code size" not in tail.split("backed by")[0]
+
+
+def test_verdicts_json_recomputes_from_the_run(tiny):
+    from jaxpar import claims
+
+    verdicts = json.loads((tiny["out"] / "verdicts.json").read_text())
+    assert [v["claim"] for v in verdicts][:len(claims.CLAIMS)] == [c.ID for c in claims.CLAIMS]
+    for v in verdicts:
+        assert set(v) >= {"claim", "quote", "verdict", "summary", "figures"}
+        assert v["verdict"] in ("holds", "does not hold", "mixed", "not measured") and v["summary"]
+        for figure in v["figures"]:
+            assert set(figure) == {"name", "value", "unit", "from"}
+    measured = {v["claim"]: v for v in verdicts if v["verdict"] != "not measured"}
+    # the tiny sweep has c_mpi and jax at P = 1 and 2, keras beside no jax_auto
+    assert {"beats_c_mpi", "abstraction", "autodiff", "seamless_parallel", "xla_matmul"} <= set(measured)
+    assert "no configuration verified both keras and jax_auto" in next(
+        v["summary"] for v in verdicts if v["claim"] == "keras_speed")
+    records, meta = claims.load(tiny["out"])
+    assert claims.recompute(verdicts, records, meta) == []
+    check = subprocess.run([sys.executable, "-m", "jaxpar.claims", tiny["out"], "--check"], cwd=ROOT,
+                           capture_output=True, text=True, timeout=120)
+    assert check.returncode == 0 and "recomputes" in check.stdout, check.stdout + check.stderr
 
 
 def test_records_validate_and_cover_the_plan(tiny):

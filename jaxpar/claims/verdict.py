@@ -187,7 +187,7 @@ def timed_workloads(ctx: Context) -> list[str]:
             if not registry.problem(w).ladder]
 
 
-def span(values, spec=".2f") -> str:
+def span(values, spec=".3g") -> str:
     """'a' or 'a–b' for the range of values."""
     lo, hi = min(values), max(values)
     return f"{lo:{spec}}" if f"{lo:{spec}}" == f"{hi:{spec}}" else f"{lo:{spec}}–{hi:{spec}}"

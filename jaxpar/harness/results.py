@@ -60,7 +60,8 @@ def repair(path) -> bool:
 
 
 MANIFEST = "manifest.json"
-FILES = (MANIFEST, "sweep.json", "results.jsonl", "results.csv", "scaling.csv", "report.md")  # and plots
+FILES = (MANIFEST, "sweep.json", "results.jsonl", "results.csv", "scaling.csv", "report.md",
+         "verdicts.json")  # and plots
 
 
 def manifest(outdir) -> list[str] | None:

@@ -19,7 +19,7 @@ import importlib
 import json
 from pathlib import Path
 
-from jaxpar import registry
+from jaxpar import claims, registry
 from jaxpar.claims import keras_section as keras_claim
 from jaxpar.harness import alphabeta, codesize, results, stats
 from jaxpar.harness.report.format import (Report, Table, fmt, fmt_bytes, fmt_pct, fmt_signed,
@@ -27,8 +27,10 @@ from jaxpar.harness.report.format import (Report, Table, fmt, fmt_bytes, fmt_pct
 from jaxpar.harness.report.plots import (ATTRIBUTION_PARTS, plot_attribution, plot_codesize,
                                          plot_codesize_vs_performance, plot_curves, plot_efficiency,
                                          plot_gflops_vs_size, plot_time)
+from jaxpar.harness.report import verdicts as verdict_section
 from jaxpar.harness.report.sections import (METHODOLOGY, attribution_section, environment_section,
-                                            gap_sentences, memory_section, methodology_section)
+                                            gap_sentences, head_section, memory_section,
+                                            methodology_section)
 from jaxpar.harness.report.styles import (COLORS, FILLS, HATCHES, IMPL_MARKERS, LAUNCH_FILLS,
                                           LINESTYLES, WORKLOAD_MARKERS, _save, style)
 from jaxpar.harness.report.tables import (BANDWIDTH_NOTE, MEMORY_NOTE, attribution_table,
@@ -41,7 +43,7 @@ __all__ = [
     "Report", "Table", "fmt", "fmt_bytes", "fmt_pct", "fmt_signed", "fmt_time", "markdown_table",
     "series_name", "ATTRIBUTION_PARTS", "plot_attribution", "plot_codesize",
     "plot_codesize_vs_performance", "plot_curves", "plot_efficiency", "plot_gflops_vs_size",
-    "plot_time", "METHODOLOGY", "attribution_section", "environment_section", "gap_sentences",
+    "plot_time", "METHODOLOGY", "attribution_section", "environment_section", "head_section", "gap_sentences",
     "memory_section", "methodology_section", "COLORS", "FILLS", "HATCHES", "IMPL_MARKERS",
     "LAUNCH_FILLS", "LINESTYLES", "WORKLOAD_MARKERS", "style", "BANDWIDTH_NOTE", "MEMORY_NOTE",
     "attribution_table", "bandwidth_scaling_table", "codesize_rows", "codesize_table",
@@ -73,7 +75,19 @@ def render(outdir) -> Report:
     sweeps = meta["config"]["sweeps"]
     workloads = list(dict.fromkeys(s["workload"] for s in sweeps))
     tables, plots = [], []
-    md = environment_section(meta, records) + methodology_section(sweeps)
+    # The answer first: the talk's claims judged on this run, then the details that back them.
+    judged = claims.evaluate(records, meta)
+    claims.write(outdir, judged)
+    verdict_table = verdict_section.table(judged, links=False)
+    md = head_section(meta, records) + verdict_section.opening(judged, markdown_table)
+    stem = verdict_section.plot_summary(records, meta, outdir, _save)
+    if stem:
+        plots.append(stem)
+        md += [f"![The best JAX against C/MPI]({stem}.png)", "",
+               "Per workload, the best JAX form's time over the best c_mpi time (x, log scale) "
+               "against that form's SLOC over c_mpi's (y), at P = 1 (hollow) and the largest P "
+               f"(filled); the legend gives each point's figures ([SVG]({stem}.svg)).", ""]
+    md += environment_section(meta) + methodology_section(sweeps)
     memory_bandwidth = meta["hardware"].get("bandwidth")
 
     failures = failure_table(records)
@@ -176,7 +190,10 @@ def render(outdir) -> Report:
     md += text
     tables += claim_tables
 
-    md += ["## Files", "", "- `results.jsonl`: one record per configuration (schema: "
+    md += verdict_section.details(judged)
+    md += ["## Files", "", "- `verdicts.json`: the verdicts, each figure with its derivation from "
+           "`results.jsonl` and `sweep.json` (docs/compare.md, \"verdicts.json\").",
+           "- `results.jsonl`: one record per configuration (schema: "
            "`jaxpar/schema/record.schema.json`), each with its environment.",
            "- `results.csv`: the same records, flattened, with the environment of each run.",
            "- `scaling.csv`: one row per verified run of each sweep with the metrics of the tables "
@@ -193,4 +210,4 @@ def render(outdir) -> Report:
     for name in stale:
         (outdir / name).unlink(missing_ok=True)
     results.write_manifest(outdir, [n for n in results.manifest(outdir) if n not in stale])
-    return Report(tables=tables, plots=plots, markdown=markdown)
+    return Report(tables=tables, plots=plots, markdown=markdown, verdicts=verdict_table)

@@ -18,6 +18,7 @@ class Report:
     tables: list          # Tables, in report order
     plots: list           # file stems; each has .png and .svg
     markdown: str
+    verdicts: Table | None = None   # the talk's claims judged on this run (printed last)
 
 
 # ---------------------------------------------------------------- formatting

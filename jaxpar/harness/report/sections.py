@@ -13,23 +13,29 @@ from jaxpar.harness.report.tables import (MEMORY_NOTE, _attribution_order, attri
 from jaxpar.harness.sweep import IMPLEMENTATIONS, WORKLOADS, size_label
 
 
-def environment_section(meta, records) -> list:
-    """The report's title, what ran (counts of each status, the command) and the
-    "Environment and hardware limit" section: versions, BLAS, the single-core and
-    concurrent GEMM rates, the memory bandwidth and the MPI ping-pong of the sweep."""
+def head_section(meta, records) -> list:
+    """The report's title and one line of environment: when, where and what ran (counts of
+    each status)."""
+    env = meta.get("environment") or {}
+    counts = {s: sum(r.get("status") == s for r in records)
+              for s in ("ok", "failed_check", "failed_launch", "crashed", "timeout")}
+    return [f"# {meta['config'].get('title', 'jaxpar comparison')}", "",
+            f"Started {meta.get('started', '?')} on {env.get('hostname', '?')} "
+            f"({env.get('cpu_model', '?')}, {env.get('cpu_count', '?')} CPUs). "
+            f"{len(records)} of {meta.get('planned', '?')} configurations recorded: {counts['ok']} verified, "
+            f"{counts['failed_check']} failed their check, {counts['failed_launch']} ran with another "
+            f"number of ranks than requested, {counts['crashed']} crashed, "
+            f"{counts['timeout']} timed out.", ""]
+
+
+def environment_section(meta) -> list:
+    """The command and the "Environment and hardware limit" section: versions, BLAS, the
+    single-core and concurrent GEMM rates, the memory bandwidth and the MPI ping-pong of the
+    sweep."""
     core = meta["hardware"].get("core_gemm_gflops", {})
     env = meta.get("environment") or {}
     versions = env.get("versions", {})
-    counts = {s: sum(r.get("status") == s for r in records)
-              for s in ("ok", "failed_check", "failed_launch", "crashed", "timeout")}
-    md = [f"# {meta['config'].get('title', 'jaxpar comparison')}", "",
-          f"Started {meta.get('started', '?')} on {env.get('hostname', '?')} "
-          f"({env.get('cpu_model', '?')}, {env.get('cpu_count', '?')} CPUs). "
-          f"{len(records)} of {meta.get('planned', '?')} configurations recorded: {counts['ok']} verified, "
-          f"{counts['failed_check']} failed their check, {counts['failed_launch']} ran with another "
-          f"number of ranks than requested, {counts['crashed']} crashed, "
-          f"{counts['timeout']} timed out.", "",
-          f"Command: `{' '.join(meta.get('command', []))}`", "",
+    md = [f"Command: `{' '.join(meta.get('command', []))}`", "",
           "## Environment and hardware limit", "",
           f"- MPI: {env.get('mpi_library', '?')}; Python {env.get('python', '?')}; "
           + ", ".join(f"{k} {v}" for k, v in versions.items() if v) + f"; git {env.get('git_commit')}",

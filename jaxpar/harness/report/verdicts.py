@@ -22,11 +22,12 @@ def anchor(heading: str) -> str:
     return "#" + text.replace(" ", "-")
 
 
-def table(verdicts) -> Table:
+def table(verdicts, links=True) -> Table:
+    """One row per claim; links=False for a terminal (the section named, not linked)."""
     out = Table("Verdicts: the talk's claims, measured here", ["claim", "verdict", "deciding figure", "backed by"])
     for v in verdicts:
         out.rows.append([v["claim"], MARK[v["verdict"]], v["deciding"] or "—",
-                         f"[{v['section']}]({anchor(v['section'])})"])
+                         f"[{v['section']}]({anchor(v['section'])})" if links else v["section"]])
     return out
 
 
@@ -91,7 +92,7 @@ def plot_summary(records, meta, outdir, save) -> str | None:
     points = summary_points(records, meta)
     if not points:
         return None
-    fig, ax = plt.subplots(figsize=(7.5, 5))
+    fig, ax = plt.subplots(figsize=(8, 4.6 + 0.22 * len(points)))
     handles = []
     for i, p in enumerate(points):
         filled = p["ranks"] > 1
@@ -109,7 +110,7 @@ def plot_summary(records, meta, outdir, save) -> str | None:
     ax.set_xlabel("best JAX time ÷ best c_mpi time (left of 1: JAX faster)")
     ax.set_ylabel("that JAX form's SLOC ÷ c_mpi's (below 1: JAX smaller)")
     ax.set_ylim(0, max(1.2, max(p["sloc_ratio"] for p in points) * 1.15))
-    ax.set_title("The best JAX against C/MPI, per workload (hollow: P = 1, filled: largest P)")
-    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
+    ax.set_title("The best JAX against C/MPI, per workload\n(hollow: P = 1, filled: the largest P)")
+    ax.legend(handles=handles, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=1)
     fig.tight_layout()
     return save(fig, outdir, "summary")
