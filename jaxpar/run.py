@@ -13,7 +13,9 @@ Every rank pins itself to its core(s) before numpy or JAX load, generates the
 same seeded inputs, runs warm-up plus timed repeats (barrier first, maximum
 over ranks; its peak RSS around them, jaxpar/rank/memory.py), gathers the result and checks it against float64 numpy, then times
 its local work with its own kernel library on every rank at once (local_s, for
-the report's attribution; --no-local-probe skips it). Rank 0 prints the record.
+the report's attribution; --no-local-probe skips it). With --op-by-op (a JAX
+implementation at P = 1) it then also times the same kernel un-jitted, op by op
+(op_by_op_s: what jax.jit buys). Rank 0 prints the record.
 Exit status: 0 verified, 1 failed its check or crashed, 2 bad arguments or inputs.
 """
 from __future__ import annotations
@@ -31,7 +33,8 @@ from jaxpar import registry  # imports numpy only: no thread starts before pinni
 from jaxpar.rank import pinning
 
 DTYPE_NAMES = ("float32", "float64")
-SCHEMA_VERSION = 4  # of the record; docs/compare.md says what each version changed
+SCHEMA_VERSION = 5  # of the record; docs/compare.md says what each version changed
+OP_BY_OP_REPEATS = 3  # --op-by-op's timed repeats unless --op-by-op-repeats says
 
 
 class RankAwareParser(argparse.ArgumentParser):
@@ -107,6 +110,13 @@ def build_parser():
         p.add_argument("--no-local-probe", action="store_true",
                        help="skip the local-kernel probe after the timed repeats (the record's "
                             "local_s and local_kernel are then null)")
+        p.add_argument("--op-by-op", action="store_true",
+                       help="a JAX implementation at P = 1 only: after the timed repeats, also "
+                            "time the same kernel run op by op, un-jitted (jax.disable_jit): one "
+                            "untimed warm-up, then --op-by-op-repeats timed runs (the record's "
+                            "op_by_op_s and op_by_op)")
+        p.add_argument("--op-by-op-repeats", type=positive_int, default=None,
+                       help=f"timed op-by-op runs (default {OP_BY_OP_REPEATS}); needs --op-by-op")
         p.add_argument("--output", default=None,
                        help="also append the record to this JSONL file (stdout may carry "
                             "library chatter, e.g. gloo's connection lines)")
@@ -157,6 +167,9 @@ def run_configuration(args, comm, pin_record, algorithm=None, ladder_value=None)
                                devices=args.devices, **arguments)
     except ValueError as exc:
         raise BadInput(str(exc)) from exc
+    if args.op_by_op and prepared.ranks != 1:  # e.g. JAX seeing several devices with no --devices
+        raise BadInput(f"--op-by-op measures a run at P = 1, but this one has {prepared.ranks} "
+                       "devices; pass --devices 1")
     devices = xla_devices(entry, args, comm)  # JAX only: a C or numpy rank never loads JAX
     stats_before = memory.device_stats(devices)
     window = memory.Window().start()  # the peak from here to stop(), gather left out
@@ -199,7 +212,44 @@ def run_configuration(args, comm, pin_record, algorithm=None, ladder_value=None)
         (None, None) if args.no_local_probe else local_probe(record, problem, entry, args, comm))
     if problem.limit == "bandwidth":
         record["bandwidth_gbps"] = None if args.no_local_probe else bandwidth_probe(record, comm)
+    record["op_by_op_s"], record["op_by_op"] = (
+        op_by_op(prepared, problem, inputs, arguments, sizes, options, summary, args, comm)
+        if args.op_by_op else (None, None))
     return record
+
+
+def op_by_op(prepared, problem, inputs, arguments, sizes, options, jitted, args, comm):
+    """(summary, detail) of the prepared kernel run op by op (PreparedRun.op_by_op: the
+    same program un-jitted), after the timed repeats: one untimed warm-up (eager mode
+    compiles each primitive on its first use), then args.op_by_op_repeats runs timed as
+    the jitted ones (rank/timing.py) and divided alike; their result checked as the jitted
+    one is; the XLA compilations during the warm-up and the timed runs, since JAX 0.10's
+    eager shard_map (and pmap, which is jit of shard_map) compiles its primitives anew on
+    every call, and those then take most of the time. The summary is None, and the detail
+    says why, where the implementation compiled no kernel apart (Keras: fit compiles)."""
+    from jaxpar.core import jaxenv
+    from jaxpar.rank.timing import summarize
+    from jaxpar.rank.timing import time_repeats
+
+    if getattr(prepared, "op_by_op", None) is None:
+        return None, {"reason": f"{args.impl} compiles no kernel apart (jaxpar.core.jaxenv."
+                                "compile_timed) to run op by op"}
+    repeats = args.op_by_op_repeats or OP_BY_OP_REPEATS
+    _, warm_compiles, _ = jaxenv.compiles_during(
+        lambda: time_repeats(prepared.op_by_op, comm, repeats=0, warmup=1))
+    (times, output), compiles, compile_seconds = jaxenv.compiles_during(
+        lambda: time_repeats(prepared.op_by_op, comm, repeats, warmup=0))
+    result = prepared.gather(output)
+    check = problem.check(inputs, arguments, result, args.dtype) if comm.rank == 0 else None
+    check = comm.bcast(check, root=0)
+    summary = summarize([t / problem.time_divisor(sizes, options) for t in times])
+    most = lambda value: comm.allreduce(value, op=MPI.MAX)
+    return summary, {"repeats": repeats, "warmup": 1, "times_s": times,
+                     "jit_speedup": summary["median"] / jitted["median"] if jitted["median"] else None,
+                     "compiles_warmup": most(warm_compiles),
+                     "compiles_per_repeat": most(compiles) / repeats,
+                     "compile_s_per_repeat": most(compile_seconds) / repeats,
+                     **check}
 
 
 def bandwidth_probe(record, comm):
@@ -317,6 +367,17 @@ def main(argv=None):
     if args.devices is not None and not jax_runtime:
         fail(comm, f"--devices applies to the JAX implementations that run in one process; "
                    f"{args.impl} takes one rank per process (mpirun -n P)", 2)
+    if args.op_by_op_repeats is not None and not args.op_by_op:
+        fail(comm, "--op-by-op-repeats needs --op-by-op", 2)
+    if args.op_by_op and not jax_runtime:
+        fail(comm, f"--op-by-op applies to the JAX implementations that run in one process "
+                   f"(runtime {registry.JAX_RUNTIME}); {args.impl} has runtime "
+                   f"{registry.entry(args.workload, args.impl).runtime}", 2)
+    if args.op_by_op and (comm.size > 1 or (args.devices or 1) > 1):
+        ranks = comm.size if comm.size > 1 else args.devices
+        fail(comm, f"--op-by-op measures a run at P = 1, not P = {ranks} "
+                   f"({'mpirun -n' if comm.size > 1 else '--devices'} {ranks}): run it with one "
+                   "device", 2)
     if args.output:  # found now, not after the run
         error = None
         if comm.rank == 0:

@@ -60,7 +60,8 @@ def results_dir(tmp_path, manifest=True):
     return out
 
 
-FILES = ["manifest.json", "sweep.json", "results.jsonl", "results.csv", "scaling.csv", "report.md"]
+FILES = ["manifest.json", "sweep.json", "results.jsonl", "results.csv", "scaling.csv", "report.md",
+         "verdicts.json"]
 
 
 def write_manifest(out, files):

@@ -20,8 +20,11 @@ import time
 import numpy as np
 from mpi4py import MPI
 
+from jaxpar.core.prepared import PreparedRun
+
 _distributed = False
 _compiled_memory = None  # memory_analysis() of the last compile_timed, until scoped() takes it
+_compiled_kernel = None  # (kernel, args) of the last compile_timed, until scoped() takes it
 
 
 def ensure_runtime(comm=MPI.COMM_WORLD):
@@ -49,9 +52,11 @@ def precision():
 def scoped(prepared):
     """The PreparedRun with its run() and gather() inside precision(), and in its
     details["xla_memory"] the memory analysis of the kernel its prepare() compiled with
-    compile_timed (None where it compiled none: Keras compiles inside fit)."""
-    global _compiled_memory
+    compile_timed (None where it compiled none: Keras compiles inside fit), and as its
+    op_by_op() that kernel run un-jitted (the runner's --op-by-op; PreparedRun.op_by_op)."""
+    global _compiled_memory, _compiled_kernel
     analysis, _compiled_memory = _compiled_memory, None
+    compiled_kernel, _compiled_kernel = _compiled_kernel, None
 
     def run():
         with precision():
@@ -61,8 +66,17 @@ def scoped(prepared):
         with precision():
             return prepared.gather(output)
 
-    return dataclasses.replace(prepared, run=run, gather=gather,
-                               details={**prepared.details, "xla_memory": analysis})
+    def op_by_op():
+        import jax
+
+        kernel, args = compiled_kernel
+        with precision(), jax.disable_jit():
+            return jax.block_until_ready(kernel(*args))
+
+    fields = {f.name: getattr(prepared, f.name) for f in dataclasses.fields(PreparedRun)}
+    return PreparedRun(**{**fields, "run": run, "gather": gather,
+                          "details": {**prepared.details, "xla_memory": analysis},
+                          "op_by_op": op_by_op if compiled_kernel else None})
 
 
 def launch_mode() -> str:
@@ -91,13 +105,15 @@ def compile_timed(kernel, args, comm):
 
     Compiling here keeps JIT time out of every timed repeat and reports it apart. The
     compiled kernel's memory analysis is kept for scoped() (jaxpar.api calls it on every
-    JAX PreparedRun), which puts it in the run's details["xla_memory"].
+    JAX PreparedRun), which puts it in the run's details["xla_memory"]; the kernel and args
+    too, for the PreparedRun's op_by_op().
     """
-    global _compiled_memory
+    global _compiled_memory, _compiled_kernel
     start = time.perf_counter()
     compiled = kernel.lower(*args).compile()
     seconds = comm.allreduce(time.perf_counter() - start, op=MPI.MAX)
     _compiled_memory = memory_analysis(compiled)
+    _compiled_kernel = (kernel, args)
     return compiled, seconds
 
 
@@ -142,8 +158,9 @@ def compile_seconds_during(call, comm) -> float:
     whose memory to analyse (details["xla_memory"] is None)."""
     import jax.monitoring
 
-    global _compiled_memory
-    _compiled_memory = None  # none from an earlier prepare() that failed before scoped()
+    global _compiled_memory, _compiled_kernel
+    # none from an earlier prepare() that failed before scoped()
+    _compiled_memory = _compiled_kernel = None
 
     seconds = []
 
@@ -157,6 +174,28 @@ def compile_seconds_during(call, comm) -> float:
     finally:
         jax.monitoring.unregister_event_duration_listener(listener)
     return comm.allreduce(sum(seconds), op=MPI.MAX)
+
+
+BACKEND_COMPILE = "/jax/core/compile/backend_compile_duration"
+
+
+def compiles_during(call):
+    """(call()'s value, the XLA compilations JAX reported during it, their seconds) in this
+    process: in an op-by-op run, eager mode's compilation of each primitive (jaxpar.run)."""
+    import jax.monitoring
+
+    seconds = []
+
+    def listener(event, duration, **_):
+        if event == BACKEND_COMPILE:
+            seconds.append(duration)
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        value = call()
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
+    return value, len(seconds), sum(seconds)
 
 
 def call_seconds(call, comm, calls=20) -> float:

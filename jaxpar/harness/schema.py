@@ -1,6 +1,7 @@
 """The JSON schema of a compare record: jaxpar/schema/record.schema.json (what every
 workload shares) plus, from the registry, the workloads, implementations and
-algorithms, and each workload's sizes, time summary, FLOP count and error fields.
+algorithms, and each workload's sizes, time summary, FLOP count and error fields, and
+which implementations may carry an op-by-op time (op_by_op_s: runtime "jax", P = 1).
 
     python -m jaxpar.harness.schema      # the whole schema
 """
@@ -34,6 +35,13 @@ def record_schema() -> dict:
                    "required": ["workload", "status"]},
             "then": {"required": [problem.time_field, problem.flops_field, *problem.error_fields]
                      + ([problem.curve.field] if problem.curve else [])}})
+    # an op-by-op time is of a JAX implementation (runtime "jax") at P = 1 only (jaxpar.run)
+    jax_impls = list(dict.fromkeys(e.impl for e in registry.ENTRIES if e.runtime == registry.JAX_RUNTIME))
+    schema["allOf"].append({
+        "if": {"properties": {"op_by_op_s": {"type": "object"}}, "required": ["op_by_op_s"]},
+        "then": {"properties": {"impl": {"enum": jax_impls}, "ranks": {"const": 1},
+                                "op_by_op": {"type": "object", "required": ["verified"]}},
+                 "required": ["op_by_op"]}})
     return schema
 
 

@@ -54,7 +54,7 @@ WORKLOADS = {name: _workload(name) for name in registry.WORKLOADS}
 DEFAULTS = {"scaling": "strong", "implementations": None, "algorithms": None,
             "launch": list(LAUNCH_MODES), "ranks": [1, 2], "dtypes": ["float64"],
             "repeats": 5, "warmup": 1, "seed": 0, "timeout": 300,
-            "pinning": ["pinned"]}
+            "pinning": ["pinned"], "op_by_op": False, "op_by_op_repeats": 3}
 PINNING_MODES = ("pinned", "unpinned")  # unpinned: the runner's --no-pin, affinity as launched
 OPTION_KEYS = {key for w in WORKLOADS.values() for key in w.options}
 SWEEP_KEYS = set(DEFAULTS) | OPTION_KEYS | {"name", "workload", "sizes"}
@@ -262,6 +262,8 @@ def _resolve_sweep(sweep, defaults, index):
            "seed": _int_at_least(f"{where}: seed", s["seed"], 0),
            "timeout": _positive_number(f"{where}: timeout", s["timeout"]),
            "pinning": _choices("pinning mode", s["pinning"], PINNING_MODES, where),
+           "op_by_op": _op_by_op(s["op_by_op"], where),
+           "op_by_op_repeats": _positive_int(f"{where}: op_by_op_repeats", s["op_by_op_repeats"]),
            "options": {}}
     if len(set(out["ranks"])) != len(out["ranks"]):
         raise ConfigError(f"{where}: ranks {out['ranks']} repeat a value")
@@ -290,6 +292,42 @@ def _resolve_sweep(sweep, defaults, index):
         raise ConfigError(f"{where}: no configuration to run (launch {out['launch']} fits none of "
                           f"the implementations {out['implementations']}; the MPI ones need mpirun)")
     return out
+
+
+JAX_IMPLEMENTATIONS = tuple(dict.fromkeys(e.impl for e in registry.ENTRIES
+                                           if e.runtime == registry.JAX_RUNTIME))
+
+
+def _op_by_op(value, where):
+    """The op_by_op key: true (every JAX implementation, runtime "jax", at P = 1), false, or
+    a list of such implementations (SGD's and the stencil's shard_map and pmap programs
+    recompile every primitive on every un-jitted call in JAX 0.10: seconds a run)."""
+    if isinstance(value, bool):
+        return value
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"{where}: op_by_op must be true, false or a non-empty list of JAX "
+                          f"implementations ({', '.join(JAX_IMPLEMENTATIONS)}), got {value!r}")
+    for impl in value:
+        if impl in IMPLEMENTATIONS and impl not in JAX_IMPLEMENTATIONS:
+            raise ConfigError(f"{where}: op_by_op names {impl!r}, which is no JAX implementation "
+                              f"of runtime {registry.JAX_RUNTIME!r}; those are "
+                              f"{', '.join(JAX_IMPLEMENTATIONS)}")
+        _choice("implementation", impl, JAX_IMPLEMENTATIONS, f"{where}: op_by_op")
+    if len(set(value)) != len(value):
+        raise ConfigError(f"{where}: op_by_op {value} repeats a value")
+    return list(value)
+
+
+def op_by_op_repeats(sweep, impl, ranks) -> int | None:
+    """The op-by-op runs a configuration of the sweep gets (the runner's --op-by-op-repeats),
+    or None: only a JAX implementation (runtime "jax") at P = 1 that the sweep's op_by_op
+    names, or every one where it is true."""
+    chosen = sweep.get("op_by_op", False)
+    if ranks != 1 or registry.entry(sweep["workload"], impl).runtime != registry.JAX_RUNTIME:
+        return None
+    if chosen is True or (isinstance(chosen, list) and impl in chosen):
+        return sweep.get("op_by_op_repeats", DEFAULTS["op_by_op_repeats"])
+    return None
 
 
 def _list(value, what, where):
@@ -383,6 +421,9 @@ def configuration(sweep, impl, algorithm, launch, ranks, dtype, size, pinned=Tru
            "repeats": sweep["repeats"], "warmup": sweep["warmup"], "seed": sweep["seed"]}
     if not pinned:  # only then in the key: the ids of pinned runs stay as they were
         key["pinned"] = False
+    op_by_op = op_by_op_repeats(sweep, impl, ranks)
+    if op_by_op:  # likewise: only then in the key (and in the launch group's, launch_groups)
+        key["op_by_op"] = op_by_op
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:8]
     shape = "x".join(str(sizes[k]) for k in spec.size_keys)
     unpinned = None if pinned else "unpinned"
@@ -422,6 +463,8 @@ def runner_args(configs) -> list[str]:
              "--warmup", str(config["warmup"]), "--seed", str(config["seed"])]
     if not config.get("pinned", True):
         args.append("--no-pin")
+    if config.get("op_by_op"):
+        args += ["--op-by-op", "--op-by-op-repeats", str(config["op_by_op"])]
     return args
 
 
