@@ -47,5 +47,11 @@ def evaluate(ctx) -> Verdict:
     v.deciding = f"XLA ÷ OpenBLAS local time {span(shares)} (target ≤ {TOLERANCE})"
     v.summary = (f"XLA's dot takes {span(shares)}× OpenBLAS's time for the same local work on one "
                  f"core ({decided}; within {TOLERANCE}× counts as holding).")
-    v.cause = "Local kernel: XLA's CPU dot against OpenBLAS's dgemm/sgemm at these shapes."
+    c_blas = (ctx.meta.get("environment") or {}).get("c_blas") or ""  # the C library's BLAS
+    kernels = sorted({f"OpenBLAS {pool.get('version')} ({pool.get('architecture')} kernels)"
+                      for r in used if r["impl"] == C_MPI for pools in r.get("thread_pools_per_rank") or []
+                      for pool in pools if pool.get("internal_api") == "openblas"
+                      and str(pool.get("version")) in c_blas})
+    v.cause = (f"Local kernel: XLA's CPU dot against {' and '.join(kernels) or 'OpenBLAS'} at these "
+               "shapes, each on one pinned core (OPENBLAS_CORETYPE, where set, chooses the kernels).")
     return v
