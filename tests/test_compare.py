@@ -169,6 +169,24 @@ def test_verdicts_json_recomputes_from_the_run(tiny):
     assert check.returncode == 0 and "recomputes" in check.stdout, check.stdout + check.stderr
 
 
+def test_results_doc_is_written_from_the_run(tiny, tmp_path):
+    """docs/results.md's generator: the machine and commit of the run, and its verdicts."""
+    target = tmp_path / "results.md"
+    out = subprocess.run([sys.executable, "-m", "jaxpar.harness.results_doc", tiny["out"], "-o", target],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    text = target.read_text()
+    meta = json.loads((tiny["out"] / "sweep.json").read_text())
+    assert meta["environment"]["cpu_model"] in text and str(meta["environment"]["git_commit"]) in text
+    for v in json.loads((tiny["out"] / "verdicts.json").read_text()):
+        assert f"| {v['claim']} |" in text and f"### {v['claim']}: {v['verdict']}" in text
+    # links only to what the document has: the claims' figures, not the report's sections
+    assert "](#where-the-time-goes)" not in text and "](#the-claims-figures)" in text
+    bad = subprocess.run([sys.executable, "-m", "jaxpar.harness.results_doc", tmp_path / "nothing"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "is not a finished compare run" in bad.stderr
+
+
 def test_records_validate_and_cover_the_plan(tiny):
     records = results.load(tiny["out"] / "results.jsonl")
     validator = schema_validator()

@@ -184,7 +184,7 @@ def test_the_flag_is_refused_off_a_p1_jax_run(how, args, message):
 def test_an_implementation_with_no_kernel_apart_records_why():
     """Keras compiles inside fit: no kernel for op_by_op(), which the runner says instead of
     a time (a stand-in PreparedRun, as scoped() returns for it)."""
-    from jaxpar import run
+    from jaxpar.rank import side
     from jaxpar.core import jaxenv
     from jaxpar.core.prepared import PreparedRun
 
@@ -195,7 +195,7 @@ def test_an_implementation_with_no_kernel_apart_records_why():
     class Args:
         impl, op_by_op_repeats, dtype = "keras", None, "float64"
 
-    summary, detail = run.op_by_op(prepared, None, (), {}, {}, {}, {"median": 1.0}, Args, None)
+    summary, detail = side.op_by_op(prepared, None, (), {}, {}, {}, {"median": 1.0}, Args, None)
     assert summary is None and "keras compiles no kernel apart" in detail["reason"]
     check_parts({"impl": "keras", "ranks": 1, "op_by_op_s": summary, "op_by_op": detail})
 

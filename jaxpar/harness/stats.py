@@ -41,7 +41,7 @@ def bandwidth_limit(bandwidth: dict | None, ranks: int) -> float | None:
 
 def record_bandwidth(record: dict, bandwidth: dict | None) -> float | None:
     """The bandwidth limit of a run: the run's own probe, right after its timed repeats on
-    its cores (record["bandwidth_gbps"], jaxpar.run.bandwidth_probe), else the sweep's at its
+    its cores (record["bandwidth_gbps"], jaxpar.rank.side.bandwidth_probe), else the sweep's at its
     start (bandwidth_limit)."""
     return record.get("bandwidth_gbps") or bandwidth_limit(bandwidth, record["ranks"])
 

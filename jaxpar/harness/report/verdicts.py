@@ -23,22 +23,26 @@ def anchor(heading: str) -> str:
 
 
 def table(verdicts, links=True) -> Table:
-    """One row per claim; links=False for a terminal (the section named, not linked)."""
+    """One row per claim; links=False for a terminal (the section named, not linked), and
+    "figures" for a document that has the claims' figures but not the report's other
+    sections (docs/results.md)."""
     out = Table("Verdicts: the talk's claims, measured here", ["claim", "verdict", "deciding figure", "backed by"])
     for v in verdicts:
+        linked = links is True or (links == "figures" and v["section"] == FIGURES)
         out.rows.append([v["claim"], MARK[v["verdict"]], v["deciding"] or "—",
-                         f"[{v['section']}]({anchor(v['section'])})" if links else v["section"]])
+                         f"[{v['section']}]({anchor(v['section'])})" if linked
+                         else v["section"] + (" (report.md)" if links == "figures" else "")])
     return out
 
 
-def opening(verdicts, markdown_table) -> list[str]:
+def opening(verdicts, markdown_table, links=True) -> list[str]:
     """The verdicts table and the key findings: at most one screen, right after the title."""
     measured = [v for v in verdicts if v["verdict"] != NOT_MEASURED]
     md = ["## Verdicts", "",
           "Each claim of the seed talk, judged on this run's verified records and code-size counts "
           "(`verdicts.json` holds every figure with its derivation; the claim's own words and "
           f"measure are in [{FIGURES}]({anchor(FIGURES)})). A verdict holds only in its regime: "
-          "this machine, these P and transports.", "", markdown_table(table(verdicts)), "",
+          "this machine, these P and transports.", "", markdown_table(table(verdicts, links)), "",
           "### Key findings", ""]
     md += [f"- **{v['claim']}**: {v['summary']} ({v['regime']})" for v in measured]
     skipped = [v["claim"] for v in verdicts if v["verdict"] == NOT_MEASURED]
