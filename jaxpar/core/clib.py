@@ -85,7 +85,7 @@ def _check_same_mpi():
             "cannot be shared between them.\n"
             f"  C library ({library_path()}): {c_side.splitlines()[0]}\n"
             f"  mpi4py ({MPI.__file__}): {py_side.splitlines()[0]}\n"
-            "Rebuild one of them against the other's MPI (see README, 'Using a system MPI')."
+            "Rebuild one of them against the other's MPI (see docs/install.md, 'Using a system MPI')."
         )
 
 

@@ -23,7 +23,7 @@ MAX_LOOKAHEAD = 8
 # whole block) was the fastest or as fast for c_mpi, and the fastest for the JAX SUMMA,
 # whose dot is slow at k = 256 (experiments/bench_kernels.toml, issue 10's note).
 DEFAULT_PANEL = 2048
-# One panel ahead: measured in experiments/bench_kernels.toml (README, issue 10's note).
+# One panel ahead: measured in experiments/bench_kernels.toml (docs/findings.md, "Kernels (issue 10)").
 DEFAULT_LOOKAHEAD = 1
 
 

@@ -8,7 +8,7 @@ in that order (fit's shuffle is off). Under mpirun every process yields its own 
 each batch and Keras assembles the global one: DataParallel(auto_shard_dataset=False),
 because Keras 3.15 shards multi-process input itself only for a tf.data.Dataset.
 
-What Keras 3.15.1 cannot express, refused with a ValueError here (README, "Keras 3 on JAX"):
+What Keras 3.15.1 cannot express, refused with a ValueError here (docs/findings.md, "What Keras 3.15.1 cannot express"):
 - a batch that P does not divide: DataParallel needs every device's share to be equal.
 
 Keras logs the running mean of an epoch's losses, so the metric LossCurve keeps each
