@@ -25,6 +25,7 @@ from jaxpar.core.prepared import PreparedRun
 _distributed = False
 _compiled_memory = None  # memory_analysis() of the last compile_timed, until scoped() takes it
 _compiled_kernel = None  # (kernel, args) of the last compile_timed, until scoped() takes it
+_compiled_collectives = None  # hlo.collectives() of the last compile_timed, likewise
 
 
 def ensure_runtime(comm=MPI.COMM_WORLD):
@@ -54,9 +55,10 @@ def scoped(prepared):
     details["xla_memory"] the memory analysis of the kernel its prepare() compiled with
     compile_timed (None where it compiled none: Keras compiles inside fit), and as its
     op_by_op() that kernel run un-jitted (the runner's --op-by-op; PreparedRun.op_by_op)."""
-    global _compiled_memory, _compiled_kernel
+    global _compiled_memory, _compiled_kernel, _compiled_collectives
     analysis, _compiled_memory = _compiled_memory, None
     compiled_kernel, _compiled_kernel = _compiled_kernel, None
+    executed, _compiled_collectives = _compiled_collectives, None
 
     def run():
         with precision():
@@ -75,7 +77,8 @@ def scoped(prepared):
 
     fields = {f.name: getattr(prepared, f.name) for f in dataclasses.fields(PreparedRun)}
     return PreparedRun(**{**fields, "run": run, "gather": gather,
-                          "details": {**prepared.details, "xla_memory": analysis},
+                          "details": {**prepared.details, "xla_memory": analysis,
+                                      "xla_collectives": executed},
                           "op_by_op": op_by_op if compiled_kernel else None})
 
 
@@ -105,15 +108,19 @@ def compile_timed(kernel, args, comm):
 
     Compiling here keeps JIT time out of every timed repeat and reports it apart. The
     compiled kernel's memory analysis is kept for scoped() (jaxpar.api calls it on every
-    JAX PreparedRun), which puts it in the run's details["xla_memory"]; the kernel and args
-    too, for the PreparedRun's op_by_op().
+    JAX PreparedRun), which puts it in the run's details["xla_memory"], and so are the
+    collectives its HLO executes per call (details["xla_collectives"], jaxpar.core.hlo);
+    the kernel and args too, for the PreparedRun's op_by_op().
     """
-    global _compiled_memory, _compiled_kernel
+    from jaxpar.core import hlo
+
+    global _compiled_memory, _compiled_kernel, _compiled_collectives
     start = time.perf_counter()
     compiled = kernel.lower(*args).compile()
     seconds = comm.allreduce(time.perf_counter() - start, op=MPI.MAX)
     _compiled_memory = memory_analysis(compiled)
     _compiled_kernel = (kernel, args)
+    _compiled_collectives = hlo.collectives_or_reason(compiled)
     return compiled, seconds
 
 
@@ -158,9 +165,9 @@ def compile_seconds_during(call, comm) -> float:
     whose memory to analyse (details["xla_memory"] is None)."""
     import jax.monitoring
 
-    global _compiled_memory, _compiled_kernel
+    global _compiled_memory, _compiled_kernel, _compiled_collectives
     # none from an earlier prepare() that failed before scoped()
-    _compiled_memory = _compiled_kernel = None
+    _compiled_memory = _compiled_kernel = _compiled_collectives = None
 
     seconds = []
 
