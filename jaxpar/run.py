@@ -150,8 +150,7 @@ def run_configuration(args, comm, pin_record, algorithm=None, ladder_value=None)
     (for a workload with a ladder size: that algorithm, and that size = ladder_value)."""
     from jaxpar import api
     from jaxpar.rank import memory
-    from jaxpar.rank.timing import summarize
-    from jaxpar.rank.timing import time_repeats
+    from jaxpar.rank.timing import summarize, time_repeats
 
     problem = registry.problem(args.workload)
     entry = registry.entry(args.workload, args.impl)

@@ -4,10 +4,9 @@ from jaxpar.harness import alphabeta, attribution
 
 
 def _rows(ctx):
-    if not hasattr(ctx, "_attribution"):
-        ctx._attribution = {row["id"]: row for row in attribution.rows(
-            ctx.records, alphabeta.fits(ctx.records), ctx.meta.get("hardware", {}).get("pingpong"))}
-    return ctx._attribution
+    """The attribution rows of the run, by record id (computed once per Context)."""
+    return ctx.derived("attribution", lambda: {row["id"]: row for row in attribution.rows(
+        ctx.records, alphabeta.fits(ctx.records), ctx.meta.get("hardware", {}).get("pingpong"))})
 
 
 def shares_text(ctx, record) -> str:

@@ -27,9 +27,9 @@ def pairs(ctx) -> list[tuple]:
             side = "c" if r["impl"] == C_MPI else "jax" if r["impl"] in jax_forms(r["workload"]) else None
             if side:
                 configs.setdefault(configuration(r), {}).setdefault(side, []).append(r)
-    top = {w: max(p for (w2, _, _, p) in configs if w2 == w) for (w, _, _, _) in configs}
+    top = {w: max(p for (w2, p, _, _) in configs if w2 == w) for (w, _, _, _) in configs}
     return [(f"{workload} {dtype} P = {ranks}", runs["jax"], runs["c"])
-            for (workload, dtype, _, ranks), runs in sorted(configs.items())
+            for (workload, ranks, dtype, _), runs in sorted(configs.items())
             if ranks in (1, top[workload]) and "c" in runs and "jax" in runs]
 
 

@@ -7,7 +7,8 @@ that a run of T steps spreads over T: the cause names how much of the extra time
 is the local kernel and how much is outside it, and that extra time per fit call.
 """
 from jaxpar.claims import keras_section
-from jaxpar.claims.verdict import KERAS, NotMeasured, Verdict, configuration, field_of, ratio, span, time_path
+from jaxpar.claims.verdict import (KERAS, NotMeasured, Verdict, configuration, field_of, ratio, span,
+                                   time_of, time_path)
 
 ID = "keras_speed"
 QUOTE = ("With this integration, when you define a model in Keras, you're not just getting the "
@@ -32,8 +33,7 @@ def evaluate(ctx) -> Verdict:
                          ratio(field_of(r, time_path(r)), field_of(other, time_path(other))), "×")
         shares.append(share)
         outcomes.append((label, share <= keras_section.TARGET))
-        step = lambda x: x[time_path(x).split(".")[0]]["median"]  # noqa: E731
-        extra = step(r) - step(other)
+        extra = time_of(r) - time_of(other)
         steps = r["sizes"].get("steps")
         local = (r["local_s"] - other["local_s"]) if r.get("local_s") and other.get("local_s") else None
         causes.append(f"{label}: {1e3 * extra:+.2f} ms a step"

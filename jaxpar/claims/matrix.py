@@ -30,7 +30,7 @@ def evaluate(ctx) -> Verdict:
             configs.setdefault(configuration(r), {}).setdefault(
                 "cblas" if r["impl"] == C_MPI else "xla", []).append(r)
     outcomes, shares, used = [], [], []
-    for (workload, dtype, sizes, _), runs in sorted(configs.items()):
+    for (workload, _, dtype, _), runs in sorted(configs.items()):
         if "cblas" not in runs or "xla" not in runs:
             continue
         used += runs["cblas"] + runs["xla"]

@@ -22,7 +22,7 @@ def evaluate(ctx) -> Verdict:
             if side:
                 configs.setdefault(configuration(r), {}).setdefault(side, []).append(r)
     outcomes, shares, used = [], [], []
-    for (workload, dtype, _, _), runs in sorted(configs.items()):
+    for (workload, _, dtype, _), runs in sorted(configs.items()):
         if "numpy" not in runs or "jax" not in runs:
             continue
         used += runs["numpy"] + runs["jax"]

@@ -15,11 +15,12 @@ where each D is again a source or an operation.
 """
 from __future__ import annotations
 
-import json
 import statistics
 from dataclasses import dataclass, field
 
 from jaxpar import registry
+from jaxpar.harness import results
+from jaxpar.harness.attribution import configuration  # noqa: F401  (what two records share to be compared)
 
 HOLDS, FAILS, MIXED, NOT_MEASURED = "holds", "does not hold", "mixed", "not measured"
 VERDICTS = (HOLDS, FAILS, MIXED, NOT_MEASURED)
@@ -44,6 +45,13 @@ class Context:
         self.ok = [r for r in self.records if r.get("status") == "ok"]
         self.by_id = {r["id"]: r for r in self.records}
         self.codesize = [c for c in self.meta.get("codesize") or [] if "error" not in c]
+        self._derived = {}
+
+    def derived(self, name: str, compute):
+        """compute(), once per Context: what several claims derive from the same records."""
+        if name not in self._derived:
+            self._derived[name] = compute()
+        return self._derived[name]
 
     def record(self, record_id: str) -> dict:
         if record_id not in self.by_id:
@@ -169,16 +177,11 @@ def jax_forms(workload: str) -> list[str]:
 
 
 def time_of(record: dict) -> float:
-    return record[registry.problem(record["workload"]).time_field]["median"]
+    return results.time_summary(record)["median"]
 
 
 def time_path(record: dict) -> str:
     return registry.problem(record["workload"]).time_field + ".median"
-
-
-def configuration(record: dict) -> tuple:
-    """What two records must share to be compared: workload, dtype, sizes, P."""
-    return record["workload"], record["dtype"], json.dumps(record["sizes"], sort_keys=True), record["ranks"]
 
 
 def timed_workloads(ctx: Context) -> list[str]:

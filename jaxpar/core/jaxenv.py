@@ -20,7 +20,7 @@ import time
 import numpy as np
 from mpi4py import MPI
 
-from jaxpar.core.prepared import PreparedRun
+from jaxpar.core import hlo
 
 _distributed = False
 _compiled_memory = None  # memory_analysis() of the last compile_timed, until scoped() takes it
@@ -53,7 +53,8 @@ def precision():
 def scoped(prepared):
     """The PreparedRun with its run() and gather() inside precision(), and in its
     details["xla_memory"] the memory analysis of the kernel its prepare() compiled with
-    compile_timed (None where it compiled none: Keras compiles inside fit), and as its
+    compile_timed (None where it compiled none: Keras compiles inside fit), in
+    details["xla_collectives"] the collectives its HLO executes per call, and as its
     op_by_op() that kernel run un-jitted (the runner's --op-by-op; PreparedRun.op_by_op)."""
     global _compiled_memory, _compiled_kernel, _compiled_collectives
     analysis, _compiled_memory = _compiled_memory, None
@@ -75,11 +76,10 @@ def scoped(prepared):
         with precision(), jax.disable_jit():
             return jax.block_until_ready(kernel(*args))
 
-    fields = {f.name: getattr(prepared, f.name) for f in dataclasses.fields(PreparedRun)}
-    return PreparedRun(**{**fields, "run": run, "gather": gather,
-                          "details": {**prepared.details, "xla_memory": analysis,
-                                      "xla_collectives": executed},
-                          "op_by_op": op_by_op if compiled_kernel else None})
+    return dataclasses.replace(prepared, run=run, gather=gather,
+                               details={**prepared.details, "xla_memory": analysis,
+                                        "xla_collectives": executed},
+                               op_by_op=op_by_op if compiled_kernel else None)
 
 
 def launch_mode() -> str:
@@ -112,8 +112,6 @@ def compile_timed(kernel, args, comm):
     collectives its HLO executes per call (details["xla_collectives"], jaxpar.core.hlo);
     the kernel and args too, for the PreparedRun's op_by_op().
     """
-    from jaxpar.core import hlo
-
     global _compiled_memory, _compiled_kernel, _compiled_collectives
     start = time.perf_counter()
     compiled = kernel.lower(*args).compile()
@@ -158,28 +156,34 @@ COMPILE_EVENTS = ("/jax/core/compile/jaxpr_trace_duration",
                   "/jax/core/compile/backend_compile_duration")
 
 
+def events_during(call, events) -> tuple:
+    """(call()'s value, the durations of the JAX monitoring events in events that this
+    process reported while it ran)."""
+    import jax.monitoring
+
+    durations = []
+
+    def listener(event, duration, **_):
+        if event in events:
+            durations.append(duration)
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        value = call()
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
+    return value, durations
+
+
 def compile_seconds_during(call, comm) -> float:
     """Run call(); return the seconds JAX reported tracing, lowering and compiling in it
     (its monitoring events), maximum over ranks. For a framework that jits inside its own
     loop (Keras's fit), which leaves no compile step to time apart, and no compiled object
     whose memory to analyse (details["xla_memory"] is None)."""
-    import jax.monitoring
-
     global _compiled_memory, _compiled_kernel, _compiled_collectives
     # none from an earlier prepare() that failed before scoped()
     _compiled_memory = _compiled_kernel = _compiled_collectives = None
-
-    seconds = []
-
-    def listener(event, duration, **_):
-        if event in COMPILE_EVENTS:
-            seconds.append(duration)
-
-    jax.monitoring.register_event_duration_secs_listener(listener)
-    try:
-        call()
-    finally:
-        jax.monitoring.unregister_event_duration_listener(listener)
+    _, seconds = events_during(call, COMPILE_EVENTS)
     return comm.allreduce(sum(seconds), op=MPI.MAX)
 
 
@@ -189,19 +193,7 @@ BACKEND_COMPILE = "/jax/core/compile/backend_compile_duration"
 def compiles_during(call):
     """(call()'s value, the XLA compilations JAX reported during it, their seconds) in this
     process: in an op-by-op run, eager mode's compilation of each primitive (jaxpar.run)."""
-    import jax.monitoring
-
-    seconds = []
-
-    def listener(event, duration, **_):
-        if event == BACKEND_COMPILE:
-            seconds.append(duration)
-
-    jax.monitoring.register_event_duration_secs_listener(listener)
-    try:
-        value = call()
-    finally:
-        jax.monitoring.unregister_event_duration_listener(listener)
+    value, seconds = events_during(call, (BACKEND_COMPILE,))
     return value, len(seconds), sum(seconds)
 
 

@@ -24,7 +24,7 @@ def op_by_op(prepared, problem, inputs, arguments, sizes, options, jitted, args,
     from jaxpar.core import jaxenv
     from jaxpar.rank.timing import summarize, time_repeats
 
-    if getattr(prepared, "op_by_op", None) is None:
+    if prepared.op_by_op is None:
         return None, {"reason": f"{args.impl} compiles no kernel apart (jaxpar.core.jaxenv."
                                 "compile_timed) to run op by op"}
     repeats = args.op_by_op_repeats or OP_BY_OP_REPEATS
